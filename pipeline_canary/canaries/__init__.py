@@ -1,0 +1,7 @@
+"""The canaries: one module each, registered where defined."""
+
+from __future__ import annotations
+
+from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Observation, Settings, register, registry
+
+__all__ = ["Canary", "CheckContext", "CheckSpec", "Observation", "Settings", "register", "registry"]

@@ -1,0 +1,172 @@
+"""What a canary is: what it protects, its SQL, its checks and thresholds, severity and runbook.
+
+A canary is added by adding one module to ``pipeline_canary/canaries/`` that defines a subclass of
+:class:`Canary` decorated with :func:`register`; nothing else needs to change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from pipeline_canary.errors import ConfigError, UnknownCheckpointError
+from pipeline_canary.results import Threshold
+
+if TYPE_CHECKING:
+    from pipeline_canary.config import PipelineConfig
+    from pipeline_canary.warehouse.base import QueryResult, Warehouse
+
+
+class Settings(BaseModel):
+    """Per-checkpoint settings; subclasses add fields. Unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One check of a canary: a metric and the bounds it must stay within."""
+
+    name: str
+    metric: str
+    threshold: Threshold
+    description: str
+
+
+@dataclass
+class CheckContext:
+    """Everything a canary may use to collect: the warehouse, the tables and the run's clock."""
+
+    warehouse: Warehouse
+    pipeline: PipelineConfig
+    as_of: dt.date
+    now: dt.datetime
+    bytes_processed: int = 0
+    queries: list[str] = field(default_factory=list)
+
+    def tables(self) -> dict[str, str]:
+        """Placeholder -> quoted BigQuery identifier for the configured pipeline tables."""
+        p = self.pipeline
+        return {
+            "schedule": self.warehouse.table_sql(p.table("schedule_table")),
+            "predictions": self.warehouse.table_sql(p.table("predictions_table")),
+            "feature_store": self.warehouse.table_sql(p.table("feature_store_table")),
+        }
+
+    def query(self, template: str, **params: Any) -> QueryResult:
+        """Render table placeholders, run with ``params`` as query parameters, count the bytes."""
+        from pipeline_canary.warehouse.sql import render
+
+        result = self.warehouse.query(render(template, self.tables()), params)
+        self.queries.append(result.sql)
+        if result.bytes_processed:
+            self.bytes_processed += result.bytes_processed
+        return result
+
+
+@dataclass
+class Observation:
+    """What a canary saw: one row of metrics and, for people, evidence rows."""
+
+    metrics: dict[str, float | None]
+    evidence: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    skip_reason: str | None = None
+    summary: str = ""
+
+
+class Canary(ABC):
+    """Base class of every canary. Subclasses fill the class attributes and two methods."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str]
+    severity: ClassVar[str] = "critical"  # "critical" alerts on first failure, "warning" after K
+    runbook: ClassVar[str]
+    settings_model: ClassVar[type[Settings]] = Settings
+
+    def parse_settings(self, values: Mapping[str, Any]) -> Any:
+        try:
+            return self.settings_model.model_validate(dict(values))
+        except ValidationError as exc:
+            details = "; ".join(
+                f"checkpoints.{self.name}.{'.'.join(str(p) for p in e['loc'])}: "
+                + ("unknown key" if e["type"] == "extra_forbidden" else str(e["msg"]))
+                for e in exc.errors()
+            )
+            raise ConfigError(details) from None
+
+    @abstractmethod
+    def checks(self, settings: Any) -> list[CheckSpec]:
+        """The checks (one GX expectation each) with thresholds from ``settings``."""
+
+    @abstractmethod
+    def collect(self, ctx: CheckContext, settings: Any) -> Observation:
+        """Run the canary's SQL (pushed down: only small results come back) and return metrics."""
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._canaries: dict[str, Canary] = {}
+
+    def add(self, canary: Canary) -> None:
+        if canary.name in self._canaries:
+            raise ValueError(f"two canaries are named {canary.name!r}")
+        self._canaries[canary.name] = canary
+
+    def get(self, name: str) -> Canary:
+        _discover()
+        try:
+            return self._canaries[name]
+        except KeyError:
+            raise UnknownCheckpointError(
+                f"unknown checkpoint {name!r}; known checkpoints: {', '.join(self.names())}"
+            ) from None
+
+    def names(self) -> list[str]:
+        _discover()
+        return list(self._canaries)
+
+    def all(self) -> list[Canary]:
+        _discover()
+        return list(self._canaries.values())
+
+
+registry = Registry()
+_discovered = False
+
+
+def register(cls: type[Canary]) -> type[Canary]:
+    """Class decorator: instantiate and register a canary where it is defined."""
+    registry.add(cls())
+    return cls
+
+
+_ORDER = ("prediction_gap", "feature_contamination", "schema_parity", "orphaned_staging_tables")
+
+
+def _discover() -> None:
+    """Import every module of this package once, so their ``@register`` decorators run."""
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    import importlib
+    import pkgutil
+
+    import pipeline_canary.canaries as package
+
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: _rank(i.name)):
+        if not info.name.startswith("_") and info.name != "base":
+            importlib.import_module(f"{package.__name__}.{info.name}")
+
+
+def _rank(module: str) -> tuple[int, str]:
+    for i, name in enumerate(_ORDER):
+        if module == name or name.startswith(module):
+            return (i, module)
+    return (len(_ORDER), module)

@@ -1,0 +1,214 @@
+"""User configuration: one TOML file plus ``CANARY_*`` environment overrides, validated once.
+
+Lookup: ``--config FILE``, else ``$CANARY_CONFIG``, else ``./canary.toml``, else built-in defaults
+(the embedded demo warehouse under ``./canary-demo``). Relative paths are resolved against the
+directory of the file that names them.
+
+Environment overrides use a double underscore between levels, e.g.
+``CANARY_WAREHOUSE__PATH=/data/wh.duckdb`` or ``CANARY_CHECKPOINTS__FEATURE_CONTAMINATION__FAIL_PCT=10``.
+Secrets (Slack token, webhook URL) are read from the environment only, never from this file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline_canary.errors import ConfigError
+from pipeline_canary.warehouse.base import TableRef, validate_identifier
+
+DEFAULT_CONFIG_NAME = "canary.toml"
+DEFAULT_DEMO_DIR = "canary-demo"
+ENV_PREFIX = "CANARY_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WarehouseConfig(_Section):
+    backend: Literal["duckdb", "bigquery"] = "duckdb"
+    path: Path = Path(DEFAULT_DEMO_DIR) / "warehouse.duckdb"
+    project: str | None = None
+    location: str = "US"
+    credentials_file: Path | None = None
+    api_endpoint: str | None = None
+    timeout_s: float = Field(default=60.0, gt=0)
+    max_bytes_billed: int | None = Field(default=None, gt=0)
+
+
+class PipelineConfig(_Section):
+    timezone: str = "America/New_York"
+    schedule_table: str = "nba_reference.nba_schedule"
+    predictions_table: str = "nba_predictions.player_prop_predictions"
+    feature_store_table: str = "nba_predictions.ml_feature_store_v2"
+    staging_dataset: str = "nba_predictions"
+    staging_prefix: str = "_staging_"
+    worker_contract: Path | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as America/New_York)") from exc
+        return value
+
+    @field_validator("schedule_table", "predictions_table", "feature_store_table")
+    @classmethod
+    def _table_name(cls, value: str) -> str:
+        TableRef.parse(value)
+        return value
+
+    @field_validator("staging_dataset")
+    @classmethod
+    def _dataset_name(cls, value: str) -> str:
+        return validate_identifier(value, "dataset name")
+
+    @field_validator("staging_prefix")
+    @classmethod
+    def _staging_prefix(cls, value: str) -> str:
+        if not re.fullmatch(r"_?[A-Za-z0-9]+_", value) or "staging" not in value.lower():
+            raise ValueError(
+                f"staging_prefix {value!r} is too broad: it must contain 'staging' and end with '_' "
+                "(for example '_staging_'), so that no production table can match it"
+            )
+        return value
+
+    def table(self, key: str) -> TableRef:
+        return TableRef.parse(getattr(self, key))
+
+
+class GXConfig(_Section):
+    project_dir: Path = Path(DEFAULT_DEMO_DIR) / "gx"
+    build_docs: bool = True
+
+
+class StateConfig(_Section):
+    path: Path = Path(DEFAULT_DEMO_DIR) / "state.sqlite"
+
+
+class CanaryConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    warehouse: WarehouseConfig = WarehouseConfig()
+    pipeline: PipelineConfig = PipelineConfig()
+    gx: GXConfig = GXConfig()
+    state: StateConfig = StateConfig()
+    checkpoints: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    source: Path | None = None
+
+    @model_validator(mode="after")
+    def _known_checkpoints(self) -> CanaryConfig:
+        from pipeline_canary.canaries import registry
+
+        for name, values in self.checkpoints.items():
+            canary = registry.get(name)  # raises UnknownCheckpointError naming the choices
+            canary.parse_settings(values)
+        return self
+
+    def settings_for(self, name: str) -> Any:
+        from pipeline_canary.canaries import registry
+
+        return registry.get(name).parse_settings(self.checkpoints.get(name, {}))
+
+
+def find_config_path(explicit: str | Path | None, env: Mapping[str, str] | None = None) -> Path | None:
+    env = os.environ if env is None else env
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"configuration file {path} does not exist")
+        return path
+    if env.get("CANARY_CONFIG"):
+        path = Path(env["CANARY_CONFIG"])
+        if not path.is_file():
+            raise ConfigError(f"configuration file {path} (from CANARY_CONFIG) does not exist")
+        return path
+    default = Path(DEFAULT_CONFIG_NAME)
+    return default if default.is_file() else None
+
+
+def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> CanaryConfig:
+    """Read, merge and validate the configuration; ConfigError names the key and the file."""
+    env = os.environ if env is None else env
+    found = find_config_path(path, env)
+    data: dict[str, Any] = {}
+    where = "built-in defaults"
+    if found is not None:
+        where = str(found)
+        try:
+            data = tomllib.loads(found.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{found}: not valid TOML: {exc}") from exc
+        except OSError as exc:
+            raise ConfigError(f"cannot read configuration file {found}: {exc}") from exc
+    _apply_env(data, env)
+    base = found.resolve().parent if found is not None else Path.cwd()
+    try:
+        config = CanaryConfig.model_validate({**data, "source": found})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, where)) from None
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return _resolve_paths(config, base)
+
+
+def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
+    for key, value in env.items():
+        if not key.startswith(ENV_PREFIX) or "__" not in key:
+            continue
+        parts = [p.lower() for p in key[len(ENV_PREFIX) :].split("__")]
+        target = data
+        for part in parts[:-1]:
+            node = target.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"environment variable {key}: {part!r} is not a section")
+            target = node
+        target[parts[-1]] = _coerce(value)
+
+
+def _coerce(value: str) -> Any:
+    lowered = value.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+def _describe(exc: ValidationError, where: str) -> str:
+    lines = [f"invalid configuration in {where}:"]
+    for error in exc.errors():
+        loc = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        if error["type"] == "extra_forbidden":
+            lines.append(f"  unknown key '{loc}' (check the spelling; see README for the keys)")
+        else:
+            msg = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"  {loc}: {msg} (got {error.get('input')!r})")
+    return "\n".join(lines)
+
+
+def _resolve_paths(config: CanaryConfig, base: Path) -> CanaryConfig:
+    def fix(p: Path | None) -> Path | None:
+        return p if p is None or p.is_absolute() else base / p
+
+    wh = config.warehouse.model_copy(
+        update={"path": fix(config.warehouse.path), "credentials_file": fix(config.warehouse.credentials_file)}
+    )
+    pipe = config.pipeline.model_copy(update={"worker_contract": fix(config.pipeline.worker_contract)})
+    gxc = config.gx.model_copy(update={"project_dir": fix(config.gx.project_dir)})
+    state = config.state.model_copy(update={"path": fix(config.state.path)})
+    return config.model_copy(update={"warehouse": wh, "pipeline": pipe, "gx": gxc, "state": state})

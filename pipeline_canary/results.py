@@ -1,0 +1,159 @@
+"""One result model for every consumer: CLI, history, alerts, metrics and reports.
+
+``RunResult`` ─► ``CheckpointResult`` ─► ``CheckResult``. "The check failed" (``FAILED``) and "the
+check could not run" (``ERRORED``) are never the same outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    WARNED = "warned"
+    FAILED = "failed"
+    ERRORED = "errored"
+    SKIPPED = "skipped"
+
+    @property
+    def status_code(self) -> int:
+        """Numeric status for metrics: 0 passed, 1 warned, 2 failed, 3 errored (skipped counts as 0)."""
+        return {"passed": 0, "skipped": 0, "warned": 1, "failed": 2, "errored": 3}[self.value]
+
+
+# Worst first: the outcome of a group is the first of these that any member has.
+_SEVERITY_ORDER = (Outcome.FAILED, Outcome.ERRORED, Outcome.WARNED, Outcome.PASSED, Outcome.SKIPPED)
+
+
+def rollup(outcomes: list[Outcome]) -> Outcome:
+    """The outcome of a group: failed beats errored beats warned beats passed; all skipped is skipped."""
+    for candidate in _SEVERITY_ORDER:
+        if candidate in outcomes:
+            return candidate
+    return Outcome.SKIPPED
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Bounds an observed value must stay within; ``level`` says what crossing them means."""
+
+    min: float | None = None
+    max: float | None = None
+    level: str = "fail"  # "fail" or "warn"
+
+    def describe(self) -> str:
+        if self.min is not None and self.max is not None:
+            if self.min == self.max:
+                return f"= {_fmt(self.min)}"
+            return f"between {_fmt(self.min)} and {_fmt(self.max)}"
+        if self.min is not None:
+            return f">= {_fmt(self.min)}"
+        if self.max is not None:
+            return f"<= {_fmt(self.max)}"
+        return "any"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"min": self.min, "max": self.max, "level": self.level}
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    outcome: Outcome
+    message: str
+    observed: float | None = None
+    threshold: Threshold | None = None
+    metric: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "outcome": self.outcome.value,
+            "observed": self.observed,
+            "threshold": self.threshold.to_dict() if self.threshold else None,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class CheckpointResult:
+    name: str
+    outcome: Outcome
+    checks: tuple[CheckResult, ...] = ()
+    message: str = ""
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    evidence: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    bytes_processed: int | None = None
+    duration_s: float = 0.0
+    docs_path: str | None = None
+
+    @classmethod
+    def errored(cls, name: str, message: str, duration_s: float = 0.0) -> CheckpointResult:
+        return cls(name=name, outcome=Outcome.ERRORED, message=message, duration_s=duration_s)
+
+    @classmethod
+    def skipped(cls, name: str, reason: str) -> CheckpointResult:
+        return cls(name=name, outcome=Outcome.SKIPPED, message=reason)
+
+    def to_dict(self, *, evidence: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name,
+            "outcome": self.outcome.value,
+            "message": self.message,
+            "checks": [c.to_dict() for c in self.checks],
+            "metrics": self.metrics,
+            "bytes_processed": self.bytes_processed,
+            "duration_s": round(self.duration_s, 4),
+            "docs_path": self.docs_path,
+        }
+        if evidence:
+            data["evidence"] = self.evidence
+        return data
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    as_of: dt.date
+    now: dt.datetime
+    checkpoints: tuple[CheckpointResult, ...]
+    duration_s: float = 0.0
+    docs_index: str | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        return rollup([c.outcome for c in self.checkpoints])
+
+    @property
+    def has_failures(self) -> bool:
+        return any(c.outcome is Outcome.FAILED for c in self.checkpoints)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(c.outcome is Outcome.ERRORED for c in self.checkpoints)
+
+    def get(self, name: str) -> CheckpointResult:
+        for checkpoint in self.checkpoints:
+            if checkpoint.name == name:
+                return checkpoint
+        raise KeyError(name)
+
+    def to_dict(self, *, evidence: bool = False) -> dict[str, Any]:
+        outcome = self.outcome
+        return {
+            "run_id": self.run_id,
+            "as_of": self.as_of.isoformat(),
+            "now": self.now.isoformat(),
+            "outcome": (Outcome.PASSED if outcome is Outcome.SKIPPED else outcome).value,
+            "duration_s": round(self.duration_s, 4),
+            "docs_index": self.docs_index,
+            "checkpoints": [c.to_dict(evidence=evidence) for c in self.checkpoints],
+        }

@@ -1,0 +1,142 @@
+"""The embedded default backend: a local DuckDB file holding copies of the pipeline's tables.
+
+Datasets are DuckDB schemas. DuckDB keeps no table creation time, so the demo seeder (and anything
+else that creates tables here) records it in ``_canary_meta.table_created``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pipeline_canary.errors import TableNotFoundError, WarehouseError
+from pipeline_canary.schema.model import Field
+from pipeline_canary.warehouse.base import QueryResult, TableInfo, TableRef, Warehouse
+from pipeline_canary.warehouse.duckdb_types import duckdb_to_field
+from pipeline_canary.warehouse.sql import translate
+
+META_SCHEMA = "_canary_meta"
+META_TABLE = f"{META_SCHEMA}.table_created"
+
+
+class DuckDBWarehouse(Warehouse):
+    name: ClassVar[str] = "duckdb"
+    sqlglot_dialect: ClassVar[str] = "duckdb"
+
+    def __init__(self, path: str | Path, *, read_only: bool = True) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self._conn: Any = None
+        self._lock = threading.Lock()
+
+    def _connect(self) -> Any:
+        if self._conn is None:
+            import duckdb
+
+            if not self.path.exists():
+                raise WarehouseError(
+                    f"DuckDB warehouse {self.path} does not exist: run `canary demo` to seed it, "
+                    "or point [warehouse] path at your file"
+                )
+            try:
+                self._conn = duckdb.connect(str(self.path), read_only=self.read_only)
+            except duckdb.Error as exc:
+                raise WarehouseError(f"cannot open DuckDB warehouse {self.path}: {exc}") from exc
+        return self._conn
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
+        import duckdb
+
+        translated = translate(sql, self.sqlglot_dialect)
+        with self._lock:
+            conn = self._connect()
+            try:
+                cursor = conn.execute(translated, dict(params or {}))
+                rows = cursor.fetchall()
+                columns = tuple(d[0] for d in cursor.description or ())
+            except duckdb.CatalogException as exc:
+                raise TableNotFoundError(f"{_first_line(exc)} (DuckDB {self.path})") from exc
+            except duckdb.Error as exc:
+                raise WarehouseError(f"query failed on DuckDB {self.path}: {_first_line(exc)}") from exc
+        return QueryResult(columns=columns, rows=tuple(rows), bytes_processed=None, sql=translated)
+
+    def columns(self, table: TableRef) -> list[Field]:
+        with self._lock:
+            rows = self._connect().execute(
+                "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                "WHERE table_schema = $schema AND table_name = $table ORDER BY ordinal_position",
+                {"schema": table.dataset, "table": table.name},
+            ).fetchall()
+        if not rows:
+            raise TableNotFoundError(f"table {table} not found in DuckDB {self.path}")
+        return [duckdb_to_field(name, type_, nullable == "YES") for name, type_, nullable in rows]
+
+    def tables(self, dataset: str, project: str | None = None) -> list[TableInfo]:
+        with self._lock:
+            conn = self._connect()
+            schemas = conn.execute(
+                "SELECT 1 FROM information_schema.schemata WHERE schema_name = $s", {"s": dataset}
+            ).fetchall()
+            if not schemas:
+                raise TableNotFoundError(f"dataset {dataset} not found in DuckDB {self.path}")
+            has_meta = conn.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t",
+                {"s": META_SCHEMA, "t": "table_created"},
+            ).fetchone()[0]
+            created_sql = (
+                f"(SELECT max(m.created_at) FROM {META_TABLE} m "
+                "WHERE m.dataset = t.schema_name AND m.table_name = t.table_name)"
+                if has_meta
+                else "NULL"
+            )
+            rows = conn.execute(
+                f"SELECT t.table_name, {created_sql}, t.estimated_size FROM duckdb_tables() t "
+                "WHERE t.schema_name = $s ORDER BY t.table_name",
+                {"s": dataset},
+            ).fetchall()
+        return [
+            TableInfo(dataset=dataset, name=name, created=_aware(created), rows=size, bytes=None)
+            for name, created, size in rows
+        ]
+
+    def drop(self, table: TableRef) -> None:
+        import duckdb
+
+        with self._lock:
+            if self._conn is not None and self.read_only:
+                self._conn.close()
+                self._conn = None
+            try:
+                with duckdb.connect(str(self.path), read_only=False) as rw:
+                    rw.execute(f'DROP TABLE "{table.dataset}"."{table.name}"')
+                    rw.execute(
+                        f"DELETE FROM {META_TABLE} WHERE dataset = $d AND table_name = $t",
+                        {"d": table.dataset, "t": table.name},
+                    )
+            except duckdb.CatalogException as exc:
+                raise TableNotFoundError(f"table {table} not found in DuckDB {self.path}") from exc
+            except duckdb.Error as exc:
+                raise WarehouseError(f"cannot drop {table} in DuckDB {self.path}: {exc}") from exc
+
+    def ping(self) -> None:
+        with self._lock:
+            self._connect().execute("SELECT 1").fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
