@@ -55,3 +55,15 @@ class Field:
             mode=str(data.get("mode") or "NULLABLE").upper(),
             fields=tuple(cls.from_dict(f) for f in data.get("fields") or ()),
         )
+
+
+@dataclass(frozen=True)
+class TypeConflict:
+    """Sample records that disagree on one key's type (``INT64`` in one, ``STRING`` in another)."""
+
+    path: str
+    types: tuple[str, ...]
+    where: str = ""  # e.g. "records.jsonl lines 3 and 7"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "types": list(self.types), "where": self.where}
