@@ -60,7 +60,9 @@ class PipelineConfig(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as America/New_York)") from exc
+            raise ValueError(
+                f"unknown timezone {value!r} (use an IANA name such as America/New_York)"
+            ) from exc
         return value
 
     @field_validator("schedule_table", "predictions_table", "feature_store_table")
@@ -206,7 +208,10 @@ def _resolve_paths(config: CanaryConfig, base: Path) -> CanaryConfig:
         return p if p is None or p.is_absolute() else base / p
 
     wh = config.warehouse.model_copy(
-        update={"path": fix(config.warehouse.path), "credentials_file": fix(config.warehouse.credentials_file)}
+        update={
+            "path": fix(config.warehouse.path),
+            "credentials_file": fix(config.warehouse.credentials_file),
+        }
     )
     pipe = config.pipeline.model_copy(update={"worker_contract": fix(config.pipeline.worker_contract)})
     gxc = config.gx.model_copy(update={"project_dir": fix(config.gx.project_dir)})

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
-from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Observation, Settings, register, registry
+from pipeline_canary.canaries.base import (
+    Canary,
+    CheckContext,
+    CheckSpec,
+    Observation,
+    Settings,
+    register,
+    registry,
+)
 
 __all__ = ["Canary", "CheckContext", "CheckSpec", "Observation", "Settings", "register", "registry"]

@@ -1,0 +1,91 @@
+"""``canary``: the command line. Commands load lazily so ``--help`` and ``list`` stay fast.
+
+Exit codes (also in README):
+  0  every checkpoint passed (warnings and skips allowed)
+  1  at least one check failed
+  2  usage or configuration error (bad option, unknown key or checkpoint, unreadable file)
+  3  something could not run (errored) and nothing failed
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Any
+
+import click
+
+from pipeline_canary import __version__
+from pipeline_canary.cli.exit_codes import ExitCode
+from pipeline_canary.errors import CanaryError, ConfigError, InputError
+
+# command name -> "module:attribute"; add a command by adding one line here.
+COMMANDS: dict[str, str] = {
+    "run": "pipeline_canary.cli.run:run",
+    "list": "pipeline_canary.cli.run:list_checkpoints",
+    "demo": "pipeline_canary.cli.demo:demo",
+    "schema-gate": "pipeline_canary.cli.schema_gate:schema_gate",
+    "doctor": "pipeline_canary.cli.doctor:doctor",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("pipeline_canary"):
+                return None
+            raise
+        command: click.Command = getattr(module, attr)
+        return command
+
+
+EPILOG = """\b
+Examples:
+  canary demo                          seed the demo warehouse, run everything, build Data Docs
+  canary run prediction_gap --as-of 2026-02-08
+  canary run --json > result.json
+  canary list
+
+\b
+Exit codes: 0 passed (warnings allowed) · 1 a check failed · 2 usage or configuration error ·
+3 something could not run and nothing failed.
+Configuration: --config FILE, else $CANARY_CONFIG, else ./canary.toml.
+"""
+
+
+@click.group(cls=LazyGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="canary")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+def cli(verbose: int) -> None:
+    """pipeline-canary: data-quality canaries for the NBA player-props prediction pipeline."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point: maps our errors to the documented exit codes, no tracebacks."""
+    try:
+        code = cli.main(args=argv, prog_name="canary", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(int(ExitCode.USAGE))
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(int(ExitCode.USAGE))
+    except (ConfigError, InputError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(int(ExitCode.USAGE))
+    except CanaryError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(int(ExitCode.ERRORED))
+    sys.exit(int(code or 0))

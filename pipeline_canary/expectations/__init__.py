@@ -1,0 +1,3 @@
+"""Canary checks turned into GX expectations and suites."""
+
+from __future__ import annotations

@@ -52,9 +52,10 @@ def bq_to_duckdb(field: Field) -> str:
         raw = field.type.strip().upper()
         duck = "DECIMAL" + raw[raw.index("(") :] if "(" in raw else "DECIMAL(38,9)"
     else:
-        duck = _BQ_TO_DUCK.get(base)
-        if duck is None:
+        mapped = _BQ_TO_DUCK.get(base)
+        if mapped is None:
             raise ValueError(f"no DuckDB type for BigQuery type {field.type!r} (field {field.name!r})")
+        duck = mapped
     return f"{duck}[]" if field.mode == "REPEATED" else duck
 
 
@@ -81,7 +82,9 @@ def duckdb_to_field(name: str, duck_type: str, nullable: bool = True) -> Field:
 
 
 def _split_top_level(text: str) -> list[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "(":
             depth += 1

@@ -1,0 +1,129 @@
+"""orphaned_staging_tables: ``_staging_*`` tables left behind by failed prediction batches.
+
+Workers write ``_staging_{batch_id}_{worker_id}`` tables that the coordinator merges and deletes;
+failed consolidations keep them, and hundreds piled up. A table is orphaned when its creation time
+is more than ``max_age_hours`` before the run's "now" (the pipeline's own cleanup rule).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import Field
+
+from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Observation, Settings, register
+from pipeline_canary.results import Threshold
+from pipeline_canary.warehouse.base import TableInfo
+
+_BATCH = re.compile(
+    r"^(?P<batch>"
+    r"batch_\d{4}_\d{2}_\d{2}_\d+"
+    r"|regen_\d{4}_\d{2}_\d{2}_[a-z0-9_]+?_\d{9,}"
+    r"|linecheck_\d{4}_\d{2}_\d{2}_\d+"
+    r"|fallback_\d+"
+    r"|\d{8}_\d{6}_\d+"
+    r")_(?P<worker>.+)$"
+)
+
+
+def parse_batch_id(table_name: str, prefix: str = "_staging_") -> tuple[str | None, str | None]:
+    """``(batch_id, worker_id)`` from a staging table name, or ``(None, None)`` if unrecognised."""
+    if not table_name.startswith(prefix):
+        return None, None
+    match = _BATCH.match(table_name[len(prefix) :])
+    if not match:
+        return None, None
+    return match.group("batch"), match.group("worker")
+
+
+@dataclass(frozen=True)
+class StagingTable:
+    info: TableInfo
+    age_hours: float | None
+    batch_id: str | None
+    worker_id: str | None
+
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "table": self.info.name,
+            "created": self.info.created.isoformat() if self.info.created else None,
+            "age_hours": None if self.age_hours is None else round(self.age_hours, 1),
+            "batch_id": self.batch_id,
+            "worker_id": self.worker_id,
+            "rows": self.info.rows,
+            "bytes": self.info.bytes,
+        }
+
+
+def staging_tables(tables: list[TableInfo], prefix: str, now: dt.datetime) -> list[StagingTable]:
+    """The tables whose names start with ``prefix``, with ages relative to ``now``."""
+    found = []
+    for info in tables:
+        if not info.name.startswith(prefix):
+            continue
+        age = None if info.created is None else (now - info.created).total_seconds() / 3600.0
+        batch, worker = parse_batch_id(info.name, prefix)
+        found.append(StagingTable(info=info, age_hours=age, batch_id=batch, worker_id=worker))
+    return found
+
+
+class OrphanedStagingSettings(Settings):
+    max_age_hours: float = Field(default=24.0, gt=0)
+    max_orphans: int = Field(default=0, ge=0)
+    evidence_limit: int = Field(default=200, ge=1)
+
+
+@register
+class OrphanedStagingTables(Canary):
+    name = "orphaned_staging_tables"
+    title = "Orphaned staging tables"
+    description = (
+        "Staging tables from prediction batches that were never consolidated: each is a failed or "
+        "abandoned batch, and they cost storage and slow dataset listings."
+    )
+    severity = "warning"
+    runbook = (
+        "Check the coordinator's consolidation logs for the batch ids listed; once no batch needs "
+        "them, remove them safely with `canary staging cleanup --older-than 24h` (dry run first)."
+    )
+    settings_model = OrphanedStagingSettings
+
+    def checks(self, settings: Any) -> list[CheckSpec]:
+        return [
+            CheckSpec(
+                name="no_orphaned_tables",
+                metric="orphaned_tables",
+                threshold=Threshold(max=settings.max_orphans, level="fail"),
+                description=f"staging tables older than {settings.max_age_hours:g} h",
+            )
+        ]
+
+    def collect(self, ctx: CheckContext, settings: Any) -> Observation:
+        prefix = ctx.pipeline.staging_prefix
+        listed = ctx.warehouse.tables(ctx.pipeline.staging_dataset)
+        staging = staging_tables(listed, prefix, ctx.now)
+        orphans = [s for s in staging if s.age_hours is not None and s.age_hours > settings.max_age_hours]
+        orphans.sort(key=lambda s: -(s.age_hours or 0.0))
+        unknown = [s for s in staging if s.age_hours is None]
+        oldest = max((s.age_hours for s in orphans if s.age_hours is not None), default=0.0)
+        batches = sorted({s.batch_id for s in orphans if s.batch_id})
+        return Observation(
+            metrics={
+                "staging_tables": len(staging),
+                "orphaned_tables": len(orphans),
+                "oldest_age_hours": round(oldest, 1),
+                "orphaned_batches": len(batches),
+                "unknown_age_tables": len(unknown),
+            },
+            evidence={
+                "orphaned_tables": [s.to_row() for s in orphans[: settings.evidence_limit]],
+                "unknown_age_tables": [s.to_row() for s in unknown[: settings.evidence_limit]],
+            },
+            summary=(
+                f"{len(orphans)} of {len(staging)} staging tables in {ctx.pipeline.staging_dataset} "
+                f"are older than {settings.max_age_hours:g} h"
+            ),
+        )

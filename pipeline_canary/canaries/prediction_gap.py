@@ -1,0 +1,116 @@
+"""prediction_gap: a day with games on the schedule and zero active predictions.
+
+On 7–8 Feb 2026 ten games were scheduled and the pipeline produced no active predictions; nobody
+was told. Schedule game ids are NBA numeric ids while predictions use ``YYYYMMDD_AWAY_HOME``, so
+games are matched on date and team tricodes, never on raw game_id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Observation, Settings, register
+from pipeline_canary.results import Threshold
+
+GAMES_SQL = """
+WITH games AS (
+  SELECT
+    CONCAT(FORMAT_DATE('%Y%m%d', game_date), '_', away_team_tricode, '_', home_team_tricode) AS game_key,
+    game_id, away_team_tricode, home_team_tricode, game_status
+  FROM {schedule}
+  WHERE game_date = @as_of
+    AND game_status IN (1, 2, 3)
+    AND (@include_playoffs OR game_id NOT LIKE '004%')
+),
+active AS (
+  SELECT game_id, COUNT(*) AS active_predictions, COUNT(DISTINCT system_id) AS models
+  FROM {predictions}
+  WHERE game_date = @as_of AND is_active = TRUE
+  GROUP BY game_id
+)
+SELECT g.game_key, g.game_id AS schedule_game_id, g.away_team_tricode, g.home_team_tricode,
+       g.game_status, COALESCE(a.active_predictions, 0) AS active_predictions,
+       COALESCE(a.models, 0) AS models
+FROM games AS g
+LEFT JOIN active AS a ON a.game_id = g.game_key
+ORDER BY g.game_key
+"""
+
+TOTALS_SQL = """
+SELECT
+  COUNTIF(is_active = TRUE) AS active_predictions,
+  COUNTIF(is_active = FALSE) AS inactive_predictions,
+  COUNT(DISTINCT IF(is_active = TRUE, player_lookup, NULL)) AS players,
+  COUNT(DISTINCT IF(is_active = TRUE, system_id, NULL)) AS models
+FROM {predictions}
+WHERE game_date = @as_of
+"""
+
+
+class PredictionGapSettings(Settings):
+    include_playoffs: bool = False
+
+
+@register
+class PredictionGap(Canary):
+    name = "prediction_gap"
+    title = "Prediction gap"
+    description = (
+        "Games are scheduled for the day but the prediction workers wrote no active predictions: "
+        "the exports and best bets for the day will be empty."
+    )
+    severity = "critical"
+    runbook = (
+        "Check the prediction coordinator's batch for the date (Firestore prediction_batches), the "
+        "worker logs for write errors (schema mismatch, quota) and the quality gate's blocked-player "
+        "count; re-run the coordinator /start for the date once the cause is fixed."
+    )
+    settings_model = PredictionGapSettings
+
+    def checks(self, settings: Any) -> list[CheckSpec]:
+        return [
+            CheckSpec(
+                name="no_prediction_gap",
+                metric="gap_detected",
+                threshold=Threshold(max=0, level="fail"),
+                description="1 when games are scheduled and there are zero active predictions",
+            ),
+            CheckSpec(
+                name="every_game_covered",
+                metric="games_without_predictions",
+                threshold=Threshold(max=0, level="warn"),
+                description="games with no active predictions while other games have some",
+            ),
+        ]
+
+    def collect(self, ctx: CheckContext, settings: Any) -> Observation:
+        params = {"as_of": ctx.as_of, "include_playoffs": settings.include_playoffs}
+        games = ctx.query(GAMES_SQL, **params).records()
+        if not games:
+            return Observation(
+                metrics={}, skip_reason=f"no games scheduled on {ctx.as_of.isoformat()}: nothing to predict"
+            )
+        totals = ctx.query(TOTALS_SQL, as_of=ctx.as_of).one()
+        active = int(totals["active_predictions"] or 0)
+        uncovered = [g for g in games if int(g["active_predictions"]) == 0]
+        gap = 1 if active == 0 else 0
+        metrics: dict[str, float | None] = {
+            "games": len(games),
+            "active_predictions": active,
+            "inactive_predictions": int(totals["inactive_predictions"] or 0),
+            "players": int(totals["players"] or 0),
+            "models": int(totals["models"] or 0),
+            "gap_detected": gap,
+            "games_without_predictions": 0 if gap else len(uncovered),
+        }
+        if gap:
+            summary = f"{len(games)} games scheduled on {ctx.as_of} and 0 active predictions"
+        elif uncovered:
+            summary = f"{len(uncovered)} of {len(games)} games have no active predictions"
+        else:
+            summary = f"{active} active predictions across all {len(games)} games"
+        return Observation(
+            metrics=metrics,
+            evidence={"games": games, "games_without_predictions": uncovered},
+            summary=summary,
+        )

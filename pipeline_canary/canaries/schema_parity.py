@@ -1,0 +1,102 @@
+"""schema_parity: the prediction worker's output contract against the live predictions table.
+
+In February 2026 the worker wrote ``vegas_line_source`` and ``required_default_count`` that the
+table lacked, and every write failed for two days. The comparison is the one the CI schema gate
+uses (``pipeline_canary.schema.compare``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Observation, Settings, register
+from pipeline_canary.results import Threshold
+
+PACKAGED_CONTRACT = Path(__file__).resolve().parent.parent / "demo" / "worker_contract.json"
+
+
+class SchemaParitySettings(Settings):
+    pass
+
+
+@register
+class SchemaParity(Canary):
+    name = "schema_parity"
+    title = "Worker output vs. table schema"
+    description = (
+        "Every field the prediction worker writes must exist in the predictions table with a type it "
+        "accepts; otherwise every prediction write fails."
+    )
+    severity = "critical"
+    runbook = (
+        "Run the ALTER TABLE statements in the evidence (or roll back the worker deploy), then confirm "
+        "with `canary schema-gate`. Add the gate to the worker's deploy pipeline (examples/ci/)."
+    )
+    settings_model = SchemaParitySettings
+
+    def checks(self, settings: Any) -> list[CheckSpec]:
+        return [
+            CheckSpec(
+                name="worker_fields_exist",
+                metric="missing_in_table",
+                threshold=Threshold(max=0, level="fail"),
+                description="fields the worker writes that the table lacks",
+            ),
+            CheckSpec(
+                name="types_compatible",
+                metric="incompatible_fields",
+                threshold=Threshold(max=0, level="fail"),
+                description="fields whose type or mode the table cannot accept",
+            ),
+        ]
+
+    def collect(self, ctx: CheckContext, settings: Any) -> Observation:
+        from pipeline_canary.schema.compare import compare
+        from pipeline_canary.schema.loaders import load_contract
+
+        contract_path = ctx.pipeline.worker_contract or PACKAGED_CONTRACT
+        worker = load_contract(contract_path)
+        table_ref = ctx.pipeline.table("predictions_table")
+        table = ctx.warehouse.columns(table_ref)
+        result = compare(worker, table, table_name=str(table_ref))
+        missing = [d for d in result.breaking if d.kind == "missing_in_table"]
+        other = [d for d in result.breaking if d.kind != "missing_in_table"]
+        rows = [
+            {
+                "field": d.path,
+                "problem": d.kind,
+                "worker_type": _type(d.worker),
+                "table_type": _type(d.table),
+                "breaks_writes": d.breaks_writes,
+                "fix": d.fix,
+            }
+            for d in result.differences
+        ]
+        summary = (
+            f"{len(missing)} worker fields missing from {table_ref}, {len(other)} incompatible"
+            if result.breaking
+            else f"all {len(worker)} worker fields fit {table_ref}"
+        )
+        return Observation(
+            metrics={
+                "missing_in_table": len(missing),
+                "incompatible_fields": len(other),
+                "extra_in_table": len(result.informational),
+                "worker_fields": len(worker),
+                "table_columns": len(table),
+            },
+            evidence={
+                "differences": [r for r in rows if r["breaks_writes"]],
+                "informational": [r for r in rows if not r["breaks_writes"]],
+                "alter_statements": [{"sql": s} for s in result.alter_statements()],
+                "contract": [{"path": str(contract_path)}],
+            },
+            summary=summary,
+        )
+
+
+def _type(field: Any) -> str | None:
+    if field is None:
+        return None
+    return f"ARRAY<{field.type}>" if field.mode == "REPEATED" else str(field.type)

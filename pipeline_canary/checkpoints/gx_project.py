@@ -1,0 +1,134 @@
+"""The GX project on disk: data source, suites, validation definitions and checkpoints, Data Docs.
+
+One GX Checkpoint per canary, each with one validation definition over a pandas dataframe asset:
+the canary's pushed-down metrics frame. Objects are created or updated only when they differ from
+what the canary definitions say, so ``gx/`` stays a reviewed, stable set of files.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline_canary.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from great_expectations.checkpoint import Checkpoint
+    from great_expectations.checkpoint.checkpoint import CheckpointResult
+
+    from pipeline_canary.canaries.base import Canary
+
+log = logging.getLogger(__name__)
+
+DATASOURCE = "pipeline_canary"
+BATCH_DEFINITION = "metrics"
+
+
+class GXProject:
+    """A file-backed GX context rooted at ``project_dir`` (a folder named ``gx``)."""
+
+    def __init__(self, project_dir: Path) -> None:
+        if project_dir.name != "gx":
+            raise ConfigError(f"gx.project_dir must point at a folder named 'gx', got {project_dir}")
+        self.project_dir = project_dir
+        self._context: Any = None
+        self._checkpoints: dict[str, tuple[Any, Checkpoint]] = {}
+
+    @property
+    def context(self) -> Any:
+        if self._context is None:
+            os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+            import great_expectations as gx
+            from great_expectations.data_context.types.base import ProgressBarsConfig
+
+            self.project_dir.parent.mkdir(parents=True, exist_ok=True)
+            context = gx.get_context(mode="file", project_root_dir=str(self.project_dir.parent))
+            if context.variables.progress_bars is None or context.variables.progress_bars.globally:
+                context.variables.progress_bars = ProgressBarsConfig(globally=False)
+                context.variables.save()
+            self._context = context
+        return self._context
+
+    def checkpoint(self, canary: Canary, settings: Any) -> Checkpoint:
+        """The canary's GX checkpoint, created or updated to match its current definition."""
+        key = repr(settings)
+        cached = self._checkpoints.get(canary.name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        checkpoint = self._sync(canary, settings)
+        self._checkpoints[canary.name] = (key, checkpoint)
+        return checkpoint
+
+    def _sync(self, canary: Canary, settings: Any) -> Checkpoint:
+        import great_expectations as gx
+
+        from pipeline_canary.expectations.suite import build_suite, suite_signature
+
+        ctx = self.context
+        try:
+            source = ctx.data_sources.get(DATASOURCE)
+        except (KeyError, ValueError, LookupError):
+            source = ctx.data_sources.add_pandas(DATASOURCE)
+        asset_name = f"{canary.name}_metrics"
+        try:
+            asset = source.get_asset(asset_name)
+        except LookupError:
+            asset = source.add_dataframe_asset(asset_name)
+        try:
+            batch_definition = asset.get_batch_definition(BATCH_DEFINITION)
+        except (KeyError, LookupError):
+            batch_definition = asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
+
+        desired = build_suite(canary, settings)
+        try:
+            existing = ctx.suites.get(canary.name)
+            changed = suite_signature(existing) != suite_signature(desired) or existing.meta != desired.meta
+        except Exception:  # GX raises several types for "not found"
+            existing, changed = None, True
+        suite = ctx.suites.add_or_update(desired) if changed else existing
+
+        try:
+            validation = ctx.validation_definitions.get(canary.name)
+            if validation.suite.name != suite.name or changed:
+                raise LookupError
+        except Exception:
+            validation = ctx.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=canary.name, data=batch_definition, suite=suite)
+            )
+        try:
+            checkpoint = ctx.checkpoints.get(canary.name)
+            if changed:
+                raise LookupError
+        except Exception:
+            checkpoint = ctx.checkpoints.add_or_update(
+                gx.Checkpoint(
+                    name=canary.name,
+                    validation_definitions=[validation],
+                    actions=[],
+                    result_format={"result_format": "SUMMARY"},
+                )
+            )
+        return checkpoint
+
+    def run(self, checkpoint: Checkpoint, frame: pd.DataFrame, run_name: str) -> CheckpointResult:
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        return checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=run_name))
+
+    def docs_page(self, identifier: Any) -> str | None:
+        """Path of the Data Docs page of one validation result (it exists after build_docs)."""
+        try:
+            urls = self.context.get_docs_sites_urls(resource_identifier=identifier, only_if_exists=False)
+        except Exception:  # pragma: no cover - docs are a convenience, never fatal
+            log.debug("no docs url for %s", identifier, exc_info=True)
+            return None
+        url = urls[0].get("site_url") if urls else None
+        return url.removeprefix("file://") if url else None
+
+    def build_docs(self) -> str | None:
+        urls = self.context.build_data_docs()
+        url = next(iter(urls.values()), None) if urls else None
+        return url.removeprefix("file://") if url else None

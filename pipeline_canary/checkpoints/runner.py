@@ -1,0 +1,145 @@
+"""The one entry point that runs checkpoints: collect (SQL pushed down), validate (GX), report.
+
+The CLI and the scheduler both call :func:`run_checkpoints`; neither contains check logic. A
+checkpoint that cannot run is ``errored`` with its cause and the others still run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from pipeline_canary.canaries import CheckContext, Observation, registry
+from pipeline_canary.errors import CanaryError, WarehouseError
+from pipeline_canary.results import CheckpointResult, RunResult
+
+if TYPE_CHECKING:
+    from pipeline_canary.canaries import Canary
+    from pipeline_canary.checkpoints.gx_project import GXProject
+    from pipeline_canary.config import CanaryConfig
+    from pipeline_canary.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+_PROJECTS: dict[str, GXProject] = {}
+
+
+@dataclass
+class Collected:
+    canary: Canary
+    settings: Any
+    observation: Observation | None
+    error: str | None
+    duration_s: float
+    bytes_processed: int | None
+
+
+def resolve_clock(
+    timezone: str, as_of: dt.date | None = None, now: dt.datetime | None = None
+) -> tuple[dt.date, dt.datetime]:
+    """``now`` (aware, UTC) and ``as_of`` (a date in the pipeline's timezone) for a run."""
+    now = now or dt.datetime.now(dt.UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.UTC)
+    if as_of is None:
+        as_of = now.astimezone(ZoneInfo(timezone)).date()
+    return as_of, now
+
+
+def gx_project(config: CanaryConfig) -> GXProject:
+    """The GX project for ``config``, cached per process (the service reuses one context)."""
+    from pipeline_canary.checkpoints.gx_project import GXProject
+
+    key = str(config.gx.project_dir)
+    if key not in _PROJECTS:
+        _PROJECTS[key] = GXProject(config.gx.project_dir)
+    return _PROJECTS[key]
+
+
+def collect(canary: Canary, settings: Any, ctx: CheckContext) -> Collected:
+    """Run one canary's SQL; warehouse problems become an error message, never an exception."""
+    started = time.perf_counter()
+    observation, error = None, None
+    try:
+        observation = canary.collect(ctx, settings)
+    except WarehouseError as exc:
+        error = str(exc)
+    except CanaryError as exc:
+        error = str(exc)
+    except Exception as exc:  # a bug in a canary must not stop the others
+        log.exception("checkpoint %s crashed", canary.name)
+        error = f"internal error in {canary.name}: {type(exc).__name__}: {exc}"
+    return Collected(
+        canary=canary,
+        settings=settings,
+        observation=observation,
+        error=error,
+        duration_s=time.perf_counter() - started,
+        bytes_processed=ctx.bytes_processed or None,
+    )
+
+
+def run_checkpoints(
+    config: CanaryConfig,
+    names: Sequence[str] | None = None,
+    *,
+    as_of: dt.date | None = None,
+    now: dt.datetime | None = None,
+    warehouse: Warehouse | None = None,
+    build_docs: bool | None = None,
+    on_result: Callable[[CheckpointResult], None] | None = None,
+) -> RunResult:
+    """Run ``names`` (default: every checkpoint) and return one RunResult."""
+    from pipeline_canary.checkpoints.validate import validate
+
+    started = time.perf_counter()
+    canaries = [registry.get(n) for n in names] if names else registry.all()
+    as_of, now = resolve_clock(config.pipeline.timezone, as_of, now)
+    run_id = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
+    own_warehouse = warehouse is None
+    if warehouse is None:
+        from pipeline_canary.warehouse import connect
+
+        warehouse = connect(config.warehouse)
+    project = gx_project(config)
+    results: list[CheckpointResult] = []
+    try:
+        for canary in canaries:
+            ctx = CheckContext(warehouse=warehouse, pipeline=config.pipeline, as_of=as_of, now=now)
+            collected = collect(canary, config.settings_for(canary.name), ctx)
+            result = validate(project, collected, run_id)
+            log.info(
+                "checkpoint finished",
+                extra={
+                    "checkpoint": result.name,
+                    "outcome": result.outcome.value,
+                    "duration_s": round(result.duration_s, 4),
+                    "bytes_processed": result.bytes_processed,
+                },
+            )
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+    finally:
+        if own_warehouse:
+            warehouse.close()
+    docs_index = None
+    if config.gx.build_docs if build_docs is None else build_docs:
+        try:
+            docs_index = project.build_docs()
+        except Exception:  # docs are a report; a failure to build them is logged, not fatal
+            log.exception("building GX Data Docs failed")
+    return RunResult(
+        run_id=run_id,
+        as_of=as_of,
+        now=now,
+        checkpoints=tuple(results),
+        duration_s=time.perf_counter() - started,
+        docs_index=docs_index,
+    )

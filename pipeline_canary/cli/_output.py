@@ -1,0 +1,41 @@
+"""Human output for run results: a compact table that reads well in a terminal and in CI logs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from pipeline_canary.results import Outcome, RunResult
+
+_COLORS = {
+    Outcome.PASSED: "green",
+    Outcome.WARNED: "yellow",
+    Outcome.FAILED: "red",
+    Outcome.ERRORED: "magenta",
+    Outcome.SKIPPED: "blue",
+}
+
+
+def badge(outcome: Outcome) -> str:
+    return click.style(f"{outcome.value.upper():<7}", fg=_COLORS[outcome], bold=True)
+
+
+def print_run(result: RunResult) -> None:
+    click.echo(f"as of {result.as_of.isoformat()} · now {result.now.isoformat(timespec='seconds')}")
+    width = max((len(c.name) for c in result.checkpoints), default=10)
+    for cp in result.checkpoints:
+        click.echo(f"{badge(cp.outcome)} {cp.name:<{width}}  {cp.message}")
+        for check in cp.checks:
+            if check.outcome is not Outcome.PASSED:
+                click.echo(f"        └ {check.name}: {check.message}")
+    counts: dict[str, int] = {}
+    for cp in result.checkpoints:
+        counts[cp.outcome.value] = counts.get(cp.outcome.value, 0) + 1
+    summary = ", ".join(f"{n} {k}" for k, n in counts.items())
+    click.echo(f"{badge(result.outcome)} {summary} in {result.duration_s:.2f}s")
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))

@@ -1,0 +1,134 @@
+"""``canary demo``: seed the embedded warehouse, run every checkpoint, build the docs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipeline_canary.cli._output import print_json, print_run
+from pipeline_canary.cli.exit_codes import ExitCode
+
+SCENARIO_CHOICES = (
+    "healthy",
+    "prediction-gap",
+    "contamination",
+    "schema-drift",
+    "orphaned-staging",
+    "incident",
+)
+
+CONFIG_TEMPLATE = """\
+# Written by `canary demo`: the embedded demo warehouse. Edit freely; `canary run --config {config}`.
+[warehouse]
+backend = "duckdb"
+path = "warehouse.duckdb"
+
+[pipeline]
+timezone = "{timezone}"
+worker_contract = "worker_contract.json"
+
+[gx]
+project_dir = "gx"
+
+[state]
+path = "state.sqlite"
+"""
+
+
+@click.command(
+    epilog=(
+        "\b\nExamples:\n  canary demo\n  canary demo --scenario healthy\n  canary demo --dir /tmp/d --seasons 5 --json"
+    )
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    default="canary-demo",
+    show_default=True,
+    help="Where the demo warehouse, its canary.toml, GX project and docs go.",
+)
+@click.option(
+    "--scenario",
+    type=click.Choice(SCENARIO_CHOICES),
+    default="incident",
+    show_default=True,
+    help="Which incident the demo data contains ('healthy' has none).",
+)
+@click.option(
+    "--seasons",
+    type=click.IntRange(1, 50),
+    default=1,
+    show_default=True,
+    help="Seasons of history (about 165 game days each).",
+)
+@click.option("--reseed", is_flag=True, help="Seed again even if a matching demo warehouse exists.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
+def demo(directory: str, scenario: str, seasons: int, reseed: bool, as_json: bool) -> int:
+    """Seed the demo warehouse (once), run all checkpoints and build the Data Docs."""
+    from pipeline_canary.checkpoints.runner import run_checkpoints
+    from pipeline_canary.config import load_config
+
+    root = Path(directory)
+    root.mkdir(parents=True, exist_ok=True)
+    config_path = root / "canary.toml"
+    timezone = "America/New_York"
+    if not config_path.exists():
+        config_path.write_text(CONFIG_TEMPLATE.format(config=config_path, timezone=timezone), encoding="utf-8")
+    config = load_config(config_path)
+    info = _ensure_seeded(config.warehouse.path, scenario, seasons, config.pipeline.timezone, reseed, quiet=as_json)
+    contract = config.pipeline.worker_contract
+    if contract is not None and not contract.exists():
+        from pipeline_canary.demo import write_contract
+
+        write_contract(contract)
+    result = run_checkpoints(config)
+    if as_json:
+        data = result.to_dict()
+        data["demo"] = {"dir": str(root), "config": str(config_path), **info}
+        print_json(data)
+    else:
+        print_run(result)
+        click.echo(f"Configuration: {config_path}")
+        if result.docs_index:
+            click.echo(f"Data Docs: {result.docs_index}")
+    return int(ExitCode.for_run(result))
+
+
+def _ensure_seeded(path: Path, scenario: str, seasons: int, timezone: str, reseed: bool, quiet: bool) -> dict[str, Any]:
+    """Seed unless a warehouse with this scenario and size was already seeded today."""
+    from pipeline_canary import demo as demo_data
+
+    marker = path.with_suffix(".seed.json")
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    wanted = {"scenario": scenario, "seasons": seasons, "seeded_on": today}
+    if not reseed and path.exists() and marker.exists():
+        try:
+            if {k: v for k, v in json.loads(marker.read_text()).items() if k in wanted} == wanted:
+                return json.loads(marker.read_text())
+        except (OSError, ValueError):
+            pass
+    if quiet:
+        info = demo_data.seed(path, scenario=scenario, seasons=seasons, timezone=timezone)
+    else:
+        with click.progressbar(
+            length=100,
+            label=f"Seeding {scenario} demo ({seasons} season(s))",
+            file=click.get_text_stream("stderr"),
+        ) as bar:
+            state = {"done": 0}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                pct = int(100 * done / max(total, 1))
+                bar.label = f"Seeding {scenario} demo: {stage}"
+                bar.update(max(pct - state["done"], 0))
+                state["done"] = max(state["done"], pct)
+
+            info = demo_data.seed(path, scenario=scenario, seasons=seasons, timezone=timezone, progress=progress)
+    record = {**wanted, "as_of": info.as_of.isoformat(), "now": info.now.isoformat(), "rows": info.rows}
+    marker.write_text(json.dumps(record, indent=2), encoding="utf-8")
+    return record

@@ -1,0 +1,121 @@
+"""``canary run`` and ``canary list``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import click
+
+from pipeline_canary.cli._output import print_json, print_run
+from pipeline_canary.cli.exit_codes import ExitCode
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Configuration file (default: $CANARY_CONFIG, else ./canary.toml).",
+)
+
+
+def parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-02-08") from None
+
+
+def parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a timestamp like 2026-02-08T18:00:00Z") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+@click.command(
+    epilog="\b\nExamples:\n  canary run\n  canary run prediction_gap schema_parity --as-of 2026-02-08 --json"
+)
+@click.argument("checkpoints", nargs=-1)
+@config_option
+@click.option("--as-of", callback=parse_date, help="Game date to check (default: today in the pipeline's timezone).")
+@click.option("--now", callback=parse_now, help="Override the run's clock (ISO timestamp; for replays).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
+@click.option("--no-docs", is_flag=True, help="Do not rebuild the Data Docs after the run.")
+def run(
+    checkpoints: tuple[str, ...],
+    config_path: str | None,
+    as_of: dt.date | None,
+    now: dt.datetime | None,
+    as_json: bool,
+    no_docs: bool,
+) -> int:
+    """Run checkpoints (all of them when none are named) and report the results."""
+    from pipeline_canary.checkpoints.runner import run_checkpoints
+    from pipeline_canary.config import load_config
+
+    config = load_config(config_path)
+    from pipeline_canary.canaries import registry
+
+    for name in checkpoints:
+        registry.get(name)  # unknown names are a usage error before anything runs
+    result = run_checkpoints(
+        config, list(checkpoints) or None, as_of=as_of, now=now, build_docs=False if no_docs else None
+    )
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        print_run(result)
+        if result.docs_index:
+            click.echo(f"Data Docs: {result.docs_index}")
+    return int(ExitCode.for_run(result))
+
+
+@click.command("list")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_checkpoints(config_path: str | None, as_json: bool) -> int:
+    """List the checkpoints, their checks and thresholds (as configured)."""
+    from pipeline_canary.canaries import registry
+    from pipeline_canary.config import load_config
+
+    config = load_config(config_path)
+    rows = []
+    for canary in registry.all():
+        settings = config.settings_for(canary.name)
+        rows.append(
+            {
+                "name": canary.name,
+                "title": canary.title,
+                "severity": canary.severity,
+                "description": canary.description,
+                "checks": [
+                    {"name": c.name, "metric": c.metric, "threshold": c.threshold.to_dict()}
+                    for c in canary.checks(settings)
+                ],
+            }
+        )
+    if as_json:
+        print_json(rows)
+        return 0
+    for row in rows:
+        click.echo(f"{row['name']}  [{row['severity']}]  {row['title']}")
+        click.echo(f"    {row['description']}")
+        for check in canary_checks(row):
+            click.echo(f"    · {check}")
+    return 0
+
+
+def canary_checks(row: dict[str, Any]) -> list[str]:
+    from pipeline_canary.results import Threshold
+
+    out = []
+    for check in row["checks"]:
+        t = Threshold(**check["threshold"])
+        out.append(f"{check['name']}: {check['metric']} {t.describe()} ({t.level})")
+    return out

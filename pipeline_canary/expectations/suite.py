@@ -1,0 +1,70 @@
+"""A canary's checks as a GX expectation suite: one expectation per check.
+
+Canaries push their aggregate SQL down to the warehouse and hand GX a one-row frame of metrics, so
+each check is an ``expect_column_values_to_be_between`` on one metric column. Expectation ids are
+derived from the canary and check names, so the suites written to ``gx/`` are stable and reviewable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.expectations.expectation import Expectation
+
+    from pipeline_canary.canaries.base import Canary, CheckSpec
+
+_NAMESPACE = uuid.UUID("5f0c8d7e-3c0b-4d8e-9a51-6b0b5a9e2c11")
+
+
+def expectation_id(canary: str, check: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"{canary}/{check}"))
+
+
+def build_expectation(canary_name: str, check: CheckSpec) -> Expectation:
+    import great_expectations.expectations as gxe
+    from great_expectations.expectations.metadata_types import FailureSeverity
+
+    kwargs: dict[str, Any] = {"column": check.metric}
+    if check.threshold.min is not None:
+        kwargs["min_value"] = check.threshold.min
+    if check.threshold.max is not None:
+        kwargs["max_value"] = check.threshold.max
+    return gxe.ExpectColumnValuesToBeBetween(
+        **kwargs,
+        id=expectation_id(canary_name, check.name),
+        severity=FailureSeverity.WARNING if check.threshold.level == "warn" else FailureSeverity.CRITICAL,
+        meta={
+            "canary": canary_name,
+            "check": check.name,
+            "level": check.threshold.level,
+            "description": check.description,
+        },
+    )
+
+
+def build_suite(canary: Canary, settings: Any) -> ExpectationSuite:
+    import great_expectations as gx
+
+    suite = gx.ExpectationSuite(
+        name=canary.name,
+        meta={"title": canary.title, "description": canary.description, "runbook": canary.runbook},
+    )
+    for check in canary.checks(settings):
+        suite.add_expectation(build_expectation(canary.name, check))
+    return suite
+
+
+def suite_signature(suite: ExpectationSuite) -> list[tuple[str, str, Any, Any]]:
+    """What makes two suites equal for our purposes (used to skip needless rewrites of gx/)."""
+    return sorted(
+        (
+            str(e.id),
+            e.expectation_type,
+            sorted(e.configuration.kwargs.items()),
+            sorted((e.meta or {}).items()),
+        )
+        for e in suite.expectations
+    )
