@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline_canary.schema.acceptance import acceptance, ddl_type, describe, widenable
-from pipeline_canary.schema.model import Field, TypeConflict, normalize_type
+from pipeline_canary.schema.model import Field, TypeConflict, WorkerSchema, normalize_type
 
 KINDS = (
     "missing_in_table",
@@ -267,3 +267,15 @@ def _nullable(field: Field) -> Field:
     """New columns cannot be REQUIRED (BigQuery allows only NULLABLE or REPEATED additions)."""
     mode = "REPEATED" if field.mode.upper() == "REPEATED" else "NULLABLE"
     return Field(field.name, field.type, mode, field.fields)
+
+
+def compare_worker(worker: WorkerSchema, table: Sequence[Field], *, table_name: str) -> SchemaComparison:
+    """:func:`compare` with the untyped paths, conflicts and null semantics a WorkerSchema carries."""
+    return compare(
+        worker.fields,
+        table,
+        table_name=table_name,
+        untyped=worker.untyped,
+        conflicts=worker.conflicts,
+        nulls_break=worker.sampled,
+    )

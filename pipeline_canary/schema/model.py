@@ -67,3 +67,20 @@ class TypeConflict:
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "types": list(self.types), "where": self.where}
+
+
+@dataclass(frozen=True)
+class WorkerSchema:
+    """What the worker writes, from a contract or inferred from sample records.
+
+    ``untyped`` holds the paths whose type is unknown (only nulls or empty arrays were seen);
+    ``sampled`` is True when the fields were inferred from records, where NULLABLE means a null or
+    absent value was actually seen (so it breaks a REQUIRED column).
+    """
+
+    fields: tuple[Field, ...]
+    source: str = ""
+    conflicts: tuple[TypeConflict, ...] = ()
+    untyped: frozenset[str] = frozenset()
+    sampled: bool = False
+    record_count: int = 0
