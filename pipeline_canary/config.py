@@ -161,7 +161,7 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     except ValidationError as exc:
         raise ConfigError(_describe(exc, where)) from None
     except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+        raise type(exc)(f"{where}: {exc}") from None
     return _resolve_paths(config, base)
 
 
