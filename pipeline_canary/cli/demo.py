@@ -70,8 +70,8 @@ path = "state.sqlite"
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
 def demo(directory: str, scenario: str, seasons: int, reseed: bool, as_json: bool) -> int:
     """Seed the demo warehouse (once), run all checkpoints and build the Data Docs."""
-    from pipeline_canary.checkpoints.runner import run_checkpoints
     from pipeline_canary.config import load_config
+    from pipeline_canary.session import execute
 
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
@@ -86,7 +86,7 @@ def demo(directory: str, scenario: str, seasons: int, reseed: bool, as_json: boo
         from pipeline_canary.demo import write_contract
 
         write_contract(contract)
-    result = run_checkpoints(config)
+    result = execute(config)
     if as_json:
         data = result.to_dict()
         data["demo"] = {"dir": str(root), "config": str(config_path), **info}

@@ -47,6 +47,7 @@ def parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--now", callback=parse_now, help="Override the run's clock (ISO timestamp; for replays).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
 @click.option("--no-docs", is_flag=True, help="Do not rebuild the Data Docs after the run.")
+@click.option("--no-alert", is_flag=True, help="Record the run but send no alerts or metrics.")
 def run(
     checkpoints: tuple[str, ...],
     config_path: str | None,
@@ -54,18 +55,24 @@ def run(
     now: dt.datetime | None,
     as_json: bool,
     no_docs: bool,
+    no_alert: bool,
 ) -> int:
     """Run checkpoints (all of them when none are named) and report the results."""
-    from pipeline_canary.checkpoints.runner import run_checkpoints
+    from pipeline_canary.canaries import registry
     from pipeline_canary.config import load_config
+    from pipeline_canary.session import execute
 
     config = load_config(config_path)
-    from pipeline_canary.canaries import registry
 
     for name in checkpoints:
         registry.get(name)  # unknown names are a usage error before anything runs
-    result = run_checkpoints(
-        config, list(checkpoints) or None, as_of=as_of, now=now, build_docs=False if no_docs else None
+    result = execute(
+        config,
+        list(checkpoints) or None,
+        as_of=as_of,
+        now=now,
+        alert=not no_alert,
+        build_docs=False if no_docs else None,
     )
     if as_json:
         print_json(result.to_dict())

@@ -1,0 +1,60 @@
+"""One run as the CLI and the service both do it: lock, run checkpoints, hand the result on.
+
+Data flows one way: the runner produces a RunResult; sinks (history, alerts, metrics) only read
+it. A sink that fails is logged and does not lose the others' work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from pipeline_canary.state.lock import run_lock
+
+if TYPE_CHECKING:
+    from pipeline_canary.config import CanaryConfig
+    from pipeline_canary.results import RunResult
+    from pipeline_canary.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+Sink = Callable[["CanaryConfig", "RunResult"], None]
+
+
+def _history_sink(config: CanaryConfig, result: RunResult) -> None:
+    from pipeline_canary.state import open_state
+    from pipeline_canary.state.history import record_run
+
+    record_run(open_state(config), result)
+
+
+def default_sinks(*, alert: bool = True) -> list[Sink]:
+    """What happens to every result, in order. Add a consumer by adding it here."""
+    sinks: list[Sink] = [_history_sink]
+    return sinks
+
+
+def execute(
+    config: CanaryConfig,
+    names: Sequence[str] | None = None,
+    *,
+    as_of: dt.date | None = None,
+    now: dt.datetime | None = None,
+    alert: bool = True,
+    build_docs: bool | None = None,
+    warehouse: Warehouse | None = None,
+    lock_timeout_s: float = 600.0,
+) -> RunResult:
+    """Run checkpoints under the shared lock, then pass the result to every sink."""
+    from pipeline_canary.checkpoints.runner import run_checkpoints
+
+    with run_lock(config.state.path.with_suffix(".lock"), timeout_s=lock_timeout_s):
+        result = run_checkpoints(config, names, as_of=as_of, now=now, warehouse=warehouse, build_docs=build_docs)
+        for sink in default_sinks(alert=alert):
+            try:
+                sink(config, result)
+            except Exception:
+                log.exception("result sink %s failed", getattr(sink, "__name__", sink))
+    return result

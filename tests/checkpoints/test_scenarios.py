@@ -1,0 +1,173 @@
+"""Each scenario's incident is caught by exactly the checkpoint that should catch it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline_canary.checkpoints.runner import run_checkpoints
+from pipeline_canary.config import CanaryConfig
+from pipeline_canary.results import Outcome, RunResult
+from tests.conftest import AS_OF, NOW
+
+ALL = ("prediction_gap", "feature_contamination", "schema_parity", "orphaned_staging_tables")
+CATCHES = {
+    "healthy": set(),
+    "prediction-gap": {"prediction_gap"},
+    "contamination": {"feature_contamination"},
+    "schema-drift": {"schema_parity"},
+    "orphaned-staging": {"orphaned_staging_tables"},
+    "incident": set(ALL),
+}
+
+
+def run(config: CanaryConfig, *names: str) -> RunResult:
+    return run_checkpoints(config, list(names) or None, as_of=AS_OF, now=NOW)
+
+
+@pytest.mark.parametrize("scenario", list(CATCHES))
+def test_scenario_is_caught_by_exactly_its_checkpoint(
+    scenario: str, seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
+) -> None:
+    result = run(make_config(seeded(scenario)))
+    outcomes = {cp.name: cp.outcome for cp in result.checkpoints}
+    assert set(outcomes) == set(ALL)
+    failed = {name for name, outcome in outcomes.items() if outcome is Outcome.FAILED}
+    assert failed == CATCHES[scenario], outcomes
+    for name, outcome in outcomes.items():
+        if name not in CATCHES[scenario]:
+            assert outcome is Outcome.PASSED, (name, result.get(name).message)
+
+
+def test_prediction_gap_observed_values(seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]) -> None:
+    cp = run(make_config(seeded("prediction-gap")), "prediction_gap").get("prediction_gap")
+    assert cp.metrics["games"] == 10
+    assert cp.metrics["active_predictions"] == 0
+    assert cp.metrics["inactive_predictions"] > 0  # inactive rows exist and never count
+    assert cp.metrics["gap_detected"] == 1
+    check = next(c for c in cp.checks if c.name == "no_prediction_gap")
+    assert check.outcome is Outcome.FAILED and check.observed == 1
+
+
+def test_healthy_predictions_cover_every_game(
+    seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
+) -> None:
+    cp = run(make_config(seeded("healthy")), "prediction_gap").get("prediction_gap")
+    assert cp.outcome is Outcome.PASSED
+    assert cp.metrics["games"] >= 1 and cp.metrics["active_predictions"] > 0
+    assert cp.metrics["games_without_predictions"] == 0
+
+
+def test_one_uncovered_game_is_a_warning(seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]) -> None:
+    config = make_config(seeded("healthy"), copy=True)
+    with duckdb.connect(str(config.warehouse.path)) as con:
+        game = con.execute(
+            "SELECT game_id FROM nba_predictions.player_prop_predictions WHERE game_date = $d AND is_active "
+            "ORDER BY game_id LIMIT 1",
+            {"d": AS_OF},
+        ).fetchone()[0]
+        con.execute(
+            "UPDATE nba_predictions.player_prop_predictions SET is_active = FALSE WHERE game_date = $d AND game_id = $g",
+            {"d": AS_OF, "g": game},
+        )
+    cp = run(config, "prediction_gap").get("prediction_gap")
+    assert cp.outcome is Outcome.WARNED
+    assert cp.metrics["games_without_predictions"] == 1
+    assert [g["game_key"] for g in cp.evidence["games_without_predictions"]] == [game]
+
+
+def test_no_games_is_skipped(seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]) -> None:
+    config = make_config(seeded("healthy"))
+    with duckdb.connect(str(config.warehouse.path), read_only=True) as con:
+        dates = {r[0] for r in con.execute("SELECT DISTINCT game_date FROM nba_reference.nba_schedule").fetchall()}
+    off_day = next(AS_OF.replace(day=d) for d in range(1, 28) if AS_OF.replace(day=d) not in dates)
+    result = run_checkpoints(config, ["prediction_gap"], as_of=off_day, now=NOW)
+    assert result.get("prediction_gap").outcome is Outcome.SKIPPED
+    assert "no games" in result.get("prediction_gap").message
+
+
+def test_contamination_observed_value_matches_direct_sql(
+    seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
+) -> None:
+    path = seeded("contamination")
+    cp = run(make_config(path), "feature_contamination").get("feature_contamination")
+    with duckdb.connect(str(path), read_only=True) as con:
+        total, bad = con.execute(
+            "SELECT count(*), count_if(required_default_count > 0) FROM nba_predictions.ml_feature_store_v2 "
+            "WHERE game_date >= $d - INTERVAL 14 DAY AND game_date < $d AND feature_count >= 37",
+            {"d": AS_OF},
+        ).fetchone()
+    assert cp.metrics["rows_checked"] == total
+    assert cp.metrics["required_default_pct"] == round(100 * bad / total, 2)
+    assert abs(cp.metrics["required_default_pct"] - 24.6) <= 0.3
+    assert cp.outcome is Outcome.FAILED
+    assert {c.name: c.outcome for c in cp.checks} == {
+        "contamination_below_fail": Outcome.FAILED,
+        "contamination_below_warn": Outcome.WARNED,
+    }
+    assert len(cp.evidence["trend_by_day"]) == 14
+    top = cp.evidence["most_defaulted_required_features"]
+    assert top and all(f["feature_index"] not in (25, 26, 27) and f["feature_index"] < 37 for f in top)
+    assert top[0]["rows_defaulted"] >= top[-1]["rows_defaulted"]
+
+
+def test_contamination_thresholds_are_configurable(
+    seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
+) -> None:
+    config = make_config(seeded("contamination"), extra="[checkpoints.feature_contamination]\nwarn_pct = 20\nfail_pct = 30\n")
+    cp = run(config, "feature_contamination").get("feature_contamination")
+    assert cp.outcome is Outcome.WARNED
+
+
+def test_schema_drift_names_the_february_fields(
+    seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
+) -> None:
+    cp = run(make_config(seeded("schema-drift")), "schema_parity").get("schema_parity")
+    assert cp.outcome is Outcome.FAILED
+    assert cp.metrics["missing_in_table"] == 2
+    assert cp.metrics["incompatible_fields"] == 0
+    fields = {d["field"] for d in cp.evidence["differences"]}
+    assert fields == {"vegas_line_source", "required_default_count"}
+    statements = " ".join(s["sql"] for s in cp.evidence["alter_statements"])
+    assert "ADD COLUMN" in statements and "vegas_line_source" in statements and "required_default_count" in statements
+
+
+def test_orphaned_staging_counts(seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]) -> None:
+    cp = run(make_config(seeded("orphaned-staging")), "orphaned_staging_tables").get("orphaned_staging_tables")
+    assert cp.outcome is Outcome.FAILED
+    assert cp.metrics["orphaned_tables"] == 668
+    assert cp.metrics["staging_tables"] == 668 + 3
+    rows = cp.evidence["orphaned_tables"]
+    assert all(r["age_hours"] > 24 for r in rows)
+    assert all(r["table"].startswith("_staging_") for r in rows)
+    assert sum(1 for r in rows if r["batch_id"]) == len(rows)
+
+
+def test_max_age_is_configurable(seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]) -> None:
+    config = make_config(seeded("orphaned-staging"), extra="[checkpoints.orphaned_staging_tables]\nmax_age_hours = 100000\n")
+    assert run(config, "orphaned_staging_tables").get("orphaned_staging_tables").outcome is Outcome.PASSED
+
+
+def test_dropped_table_errors_only_its_checkpoint(
+    seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
+) -> None:
+    config = make_config(seeded("healthy"), copy=True)
+    with duckdb.connect(str(config.warehouse.path)) as con:
+        con.execute("DROP TABLE nba_predictions.ml_feature_store_v2")
+    result = run(config)
+    cp = result.get("feature_contamination")
+    assert cp.outcome is Outcome.ERRORED
+    assert "ml_feature_store_v2" in cp.message
+    others = {c.name: c.outcome for c in result.checkpoints if c.name != "feature_contamination"}
+    assert set(others.values()) == {Outcome.PASSED}
+
+
+def test_missing_warehouse_errors_every_checkpoint_with_the_fix(
+    tmp_path: Path, make_config: Callable[..., CanaryConfig]
+) -> None:
+    result = run(make_config(tmp_path / "nope.duckdb"))
+    assert {c.outcome for c in result.checkpoints} == {Outcome.ERRORED}
+    assert "canary demo" in result.checkpoints[0].message

@@ -1,0 +1,108 @@
+"""The command line as a user meets it: real subprocesses for start-up and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pipeline_canary.cli import main
+from tests.conftest import NOW
+
+
+def canary(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from pipeline_canary.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_help_and_list_do_not_import_great_expectations(tmp_path: Path) -> None:
+    code = (
+        "import sys\nfrom pipeline_canary.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "bad = [m for m in ('great_expectations', 'pandas', 'google.cloud.bigquery', 'duckdb') if m in sys.modules]\n"
+        "print('HEAVY', bad, file=sys.stderr)\n"
+    )
+    for args in (["--help"], ["list"], ["run", "--help"]):
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path, timeout=60
+        )
+        assert "HEAVY []" in proc.stderr, (args, proc.stderr)
+    assert "Exit codes" in canary("--help", cwd=tmp_path).stdout
+
+
+@pytest.mark.parametrize(
+    "toml,fragment",
+    [
+        ("[warehouse]\nbakend = 1\n", "unknown key 'warehouse.bakend'"),
+        ("[checkpoints.feature_contamination]\nfail_pct = -1\n", "fail_pct"),
+        ('[pipeline]\npredictions_table = "a.b c"\n', "invalid"),
+        ("[checkpoints.nope]\n", "unknown checkpoint 'nope'"),
+    ],
+)
+def test_bad_configuration_exits_2_without_traceback(tmp_path: Path, toml: str, fragment: str) -> None:
+    path = tmp_path / "canary.toml"
+    path.write_text(toml)
+    proc = canary("run", "--config", str(path))
+    assert proc.returncode == 2, proc.stderr
+    assert fragment in proc.stderr
+    assert str(path) in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_unknown_checkpoint_and_bad_date_exit_2(tmp_path: Path) -> None:
+    proc = canary("run", "no_such_checkpoint", cwd=tmp_path)
+    assert proc.returncode == 2 and "known checkpoints: prediction_gap" in proc.stderr
+    proc = canary("run", "--as-of", "yesterday", cwd=tmp_path)
+    assert proc.returncode == 2 and "2026-02-08" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_run_json_and_exit_code(
+    seeded: Callable[[str], Path], make_config: Callable[..., object], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_config(seeded("prediction-gap"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--config", str(tmp_path / "canary.toml"), "--as-of", "2026-02-08", "--now", NOW.isoformat(), "--json"])
+    assert exit_info.value.code == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["outcome"] == "failed"
+    by_name = {c["name"]: c for c in data["checkpoints"]}
+    assert by_name["prediction_gap"]["outcome"] == "failed"
+    check = by_name["prediction_gap"]["checks"][0]
+    assert set(check) >= {"name", "outcome", "observed", "threshold", "message"}
+    assert by_name["schema_parity"]["outcome"] == "passed"
+
+
+def test_errored_only_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "canary.toml"
+    path.write_text(f'[warehouse]\npath = "{tmp_path / "missing.duckdb"}"\n[gx]\nproject_dir = "{tmp_path / "gx"}"\nbuild_docs = false\n')
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--config", str(path)])
+    assert exit_info.value.code == 3
+    assert "ERRORED" in capsys.readouterr().out
+
+
+def test_demo_end_to_end(tmp_path: Path) -> None:
+    proc = canary("demo", "--dir", str(tmp_path / "d"), "--scenario", "incident", "--json")
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout)
+    assert {c["name"]: c["outcome"] for c in data["checkpoints"]} == {
+        "prediction_gap": "failed",
+        "feature_contamination": "failed",
+        "schema_parity": "failed",
+        "orphaned_staging_tables": "failed",
+    }
+    assert data["docs_index"] and Path(data["docs_index"]).is_file()
+    assert (tmp_path / "d" / "canary.toml").is_file()
+    # a second run reuses the seeded warehouse and the config it wrote
+    proc = canary("run", "--config", str(tmp_path / "d" / "canary.toml"), "schema_parity")
+    assert proc.returncode == 1 and "schema_parity" in proc.stdout

@@ -1,0 +1,55 @@
+"""Shared fixtures: demo warehouses seeded once per test session, and configs pointing at them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pipeline_canary.config import CanaryConfig, load_config
+
+# A fixed clock for reproducible runs: 18:00 in New York on the day of the February 2026 incident.
+NOW = dt.datetime(2026, 2, 8, 23, 0, tzinfo=dt.UTC)
+AS_OF = dt.date(2026, 2, 8)
+
+
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """``seeded(scenario)`` -> path of a read-only DuckDB demo warehouse (1 season, fixed clock)."""
+    from pipeline_canary.demo import seed
+
+    cache: dict[str, Path] = {}
+    root = tmp_path_factory.mktemp("warehouses")
+
+    def get(scenario: str) -> Path:
+        if scenario not in cache:
+            path = root / f"{scenario}.duckdb"
+            seed(path, scenario=scenario, seasons=1, now=NOW)
+            cache[scenario] = path
+        return cache[scenario]
+
+    return get
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., CanaryConfig]:
+    """``make_config(warehouse_path, copy=False, **sections)`` -> a config with its own GX project."""
+
+    def make(warehouse: Path, *, copy: bool = False, extra: str = "") -> CanaryConfig:
+        if copy:
+            target = tmp_path / warehouse.name
+            shutil.copy(warehouse, target)
+            warehouse = target
+        path = tmp_path / "canary.toml"
+        path.write_text(
+            f'[warehouse]\nbackend = "duckdb"\npath = "{warehouse}"\n'
+            f'[gx]\nproject_dir = "{tmp_path / "gx"}"\nbuild_docs = false\n'
+            f'[state]\npath = "{tmp_path / "state.sqlite"}"\n{extra}',
+            encoding="utf-8",
+        )
+        return load_config(path, env={})
+
+    return make
