@@ -219,12 +219,15 @@ class _State:
         w_type, t_type = normalize_type(w.type), normalize_type(t.type)
         if w_rep and not t_rep and t_type == "JSON":
             return  # a JSON column stores the array as it is
+        msg = f"{path}: the worker writes {describe(w)} but the column is {describe(t)}"
+        if t_rep and not w_rep and path.lower() in self.untyped:
+            note = f"{path}: only nulls were seen, so it is unknown whether the worker writes a list"
+            self.add(path, "mode_mismatch", w, t, False, f"{note} for the {describe(t)} column", None)
+            return
         if w_rep != t_rep:
             if t_rep:
-                msg = f"{path}: the worker writes {describe(w)} but the column is {describe(t)}"
                 fix = f"make the worker write a list (JSON array) for {path}, not JSON text or a scalar"
             else:
-                msg = f"{path}: the worker writes {describe(w)} but the column is {describe(t)}"
                 fix = f"make the worker write a single value for {path}, or store the list in a JSON column"
             self.add(path, "mode_mismatch", w, t, True, msg + "; BigQuery rejects the load", fix)
             return

@@ -187,6 +187,12 @@ def test_untyped_paths_skip_the_type_check_but_not_the_mode_check() -> None:
     assert kinds(compare_worker(worker, table, table_name=TABLE)) == [("dq", "mode_mismatch", True)]
 
 
+def test_null_only_key_into_repeated_column_is_informational() -> None:
+    worker = WorkerSchema(fields=(F("dq"),), untyped=frozenset({"dq"}), sampled=True)
+    result = compare_worker(worker, [F("dq", "STRING", "REPEATED")], table_name=TABLE)
+    assert kinds(result) == [("dq", "mode_mismatch", False)]
+
+
 def test_record_conflicts_are_breaking() -> None:
     conflict = TypeConflict("line_margin", ("FLOAT64", "STRING"), "r.jsonl: line 1 (FLOAT64), line 4 (STRING)")
     result = compare(

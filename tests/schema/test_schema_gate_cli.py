@@ -130,7 +130,7 @@ def test_bad_input_exits_2_with_one_line(
 def test_records_inference_and_conflicts(files: dict[str, Path], tmp_path: Path) -> None:
     records = tmp_path / "records.jsonl"
     rows = [
-        {"prediction_id": "a", "game_date": "2026-02-07", "predicted_points": 21.5, "data_quality_issues": None},
+        {"prediction_id": "a", "game_date": "2026-02-07", "predicted_points": 21.5, "data_quality_issues": '["x"]'},
         {"prediction_id": "b", "game_date": "2026-02-08", "predicted_points": "n/a", "data_quality_issues": None},
     ]
     records.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
