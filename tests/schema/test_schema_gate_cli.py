@@ -196,3 +196,16 @@ def test_module_is_runnable(files: dict[str, Path]) -> None:
     code = "import sys, pipeline_canary.cli.schema_gate as m; print(','.join(sorted(sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert not [m for m in loaded.strip().split(",") if m.split(".")[0] in heavy or m.startswith(heavy)]
+
+
+def test_unwritable_output_exits_2(files: dict[str, Path], tmp_path: Path) -> None:
+    result = gate(files, "good", "--output", str(tmp_path / "no" / "such" / "dir" / "r.txt"))
+    assert result.exit_code == 2 and "cannot write the report" in result.output
+
+
+def test_yaml_contract_line_numbers(files: dict[str, Path], tmp_path: Path) -> None:
+    contract = tmp_path / "contract.yaml"
+    contract.write_text("- name: prediction_id\n  type: STRING\n- name: odd\n  type: TEXT\n")
+    result = run("--contract", str(contract), "--schema-file", str(files["table"]))
+    assert result.exit_code == 2
+    assert "contract.yaml line 3: field odd has unknown type 'TEXT'" in result.output
