@@ -1,0 +1,169 @@
+"""``player_prop_predictions`` rows, generated in DuckDB SQL from the feature-store rows.
+
+Per game day about 75 players get a prediction from each of the 8 models (the players are spread
+over every game), plus about 25% superseded inactive rows (an earlier run for the same key).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pipeline_canary.schema.model import Field
+
+PER_DAY_PER_MODEL = 75
+SUPERSEDED_PCT = 25
+
+SYSTEM_IDS: tuple[str, ...] = (
+    "catboost_v9_33features_20260201_011018",
+    "catboost_v9_q43_train1102_0131",
+    "catboost_v9_low_vegas_train0106_0205",
+    "catboost_v12_noveg_train0118_0315",
+    "catboost_v16_noveg_train1201_0215",
+    "lgbm_v12_noveg_train0103_0227",
+    "lgbm_v12_noveg_train1215_0214",
+    "xgb_v12_noveg_train1215_0214",
+)
+
+_UUID = (
+    "substr(m, 1, 8) || '-' || substr(m, 9, 4) || '-4' || substr(m, 14, 3) || '-a' || substr(m, 18, 3)"
+    " || '-' || substr(m, 21, 12)"
+)
+
+# Column name -> SQL expression over the ``pred`` relation built below.
+_COLUMNS: dict[str, str] = {
+    "prediction_id": _UUID,
+    "system_id": "system_id",
+    "player_lookup": "player_lookup",
+    "universal_player_id": "universal_player_id",
+    "game_date": "game_date",
+    "game_id": "game_id",
+    "prediction_version": "1",
+    "predicted_points": "CAST(predicted AS DECIMAL(5,1))",
+    "confidence_score": "CAST(55 + (ph % 4000) / 100.0 AS DECIMAL(5,2))",
+    "recommendation": (
+        "CASE WHEN NOT has_line THEN 'NO_LINE' WHEN abs(edge) < 0.5 THEN 'PASS' "
+        "WHEN edge > 0 THEN 'OVER' ELSE 'UNDER' END"
+    ),
+    "current_points_line": "CASE WHEN has_line THEN CAST(line AS DECIMAL(4,1)) END",
+    "line_margin": "CASE WHEN has_line THEN CAST(edge AS DECIMAL(5,2)) END",
+    "line_source": "CASE WHEN has_line THEN 'ACTUAL_PROP' ELSE 'ESTIMATED_AVG' END",
+    "estimated_line_value": "CASE WHEN NOT has_line THEN CAST(line AS DECIMAL(4,1)) END",
+    "estimation_method": "CASE WHEN NOT has_line THEN 'points_avg_last_10' END",
+    "line_source_api": (
+        "CASE WHEN NOT has_line THEN 'ESTIMATED' WHEN vls = 'bettingpros' THEN 'BETTINGPROS' ELSE 'ODDS_API' END"
+    ),
+    "sportsbook": ("CASE WHEN NOT has_line THEN NULL WHEN ph % 2 = 0 THEN 'DRAFTKINGS' ELSE 'FANDUEL' END"),
+    "was_line_fallback": "vls = 'bettingpros'",
+    "line_minutes_before_game": "CASE WHEN has_line THEN CAST(60 + ph % 400 AS BIGINT) END",
+    "is_active": "is_active",
+    "created_at": "created_at",
+    "superseded_by": "superseded_by",
+    "is_actionable": "filter_reason IS NULL",
+    "filter_reason": "filter_reason",
+    "has_prop_line": "has_line",
+    "injury_status_at_prediction": "CASE WHEN ph % 17 = 0 THEN 'questionable' ELSE 'available' END",
+    "injury_flag_at_prediction": "ph % 17 = 0",
+    "injury_checked_at": "created_at - INTERVAL 20 MINUTE",
+    "teammate_usage_boost": "round((ph % 300) / 100.0, 2)",
+    "teammate_opportunity_score": "round((ph % 1000) / 10.0, 1)",
+    "build_commit_sha": "'3f9c2ab'",
+    "deployment_revision": "'prediction-worker-00123-abc'",
+    "predicted_at": "created_at",
+    "prediction_run_mode": "CASE WHEN is_superseded THEN 'OVERNIGHT' ELSE 'FIRST' END",
+    "kalshi_available": "FALSE",
+    "feature_quality_score": "CAST(fqs AS DOUBLE)",
+    "low_quality_flag": "fqs < 70",
+    "matchup_data_status": "mds",
+    "is_quality_ready": "iqr",
+    "quality_alert_level": "qal",
+    "matchup_quality_pct": "mqp",
+    "default_feature_count": "dfc",
+    "default_feature_indices": "dfi",
+    "vegas_line_source": "vls",
+    "required_default_count": "CAST(NULL AS BIGINT)",
+    "prediction_made_before_game": "TRUE",
+    "scoring_tier": (
+        "CASE WHEN slot <= 1 THEN 'star' WHEN slot <= 4 THEN 'starter' WHEN slot <= 8 THEN 'role' ELSE 'bench' END"
+    ),
+    "tier_adjustment": "0.0",
+    "scenario_category": "CASE WHEN edge > 0 THEN 'over_standard' ELSE 'under_standard' END",
+    "scenario_flags": "'{}'",
+    "model_version": "regexp_extract(system_id, '_(v[0-9]+)', 1)",
+    "feature_version": "'v2_54features'",
+    "feature_count": "60",
+    "expected_games_count": "10",
+    "actual_games_count": "10",
+    "completeness_percentage": "100.0",
+    "missing_games_count": "0",
+    "is_production_ready": "TRUE",
+    "reprocess_attempt_count": "0",
+    "circuit_breaker_active": "FALSE",
+    "manual_override_required": "FALSE",
+    "season_boundary_detected": "FALSE",
+    "backfill_bootstrap_mode": "FALSE",
+    "processing_decision_reason": "'processed_successfully'",
+}
+
+
+def insert_predictions(conn: Any, chunk: int, columns: list[Field], now: dt.datetime, as_of_gap: bool) -> None:
+    """Append one chunk's predictions (ordered by date) into the table with ``columns``.
+
+    ``as_of_gap``: the as_of day gets no active rows, only inactive ones (the Feb 2026 incident).
+    """
+    names = {f.name for f in columns}
+    select = ",\n".join(f"{expr} AS {name}" for name, expr in _COLUMNS.items() if name in names)
+    systems = ", ".join(f"('{s}', {i})" for i, s in enumerate(SYSTEM_IDS))
+    now_lit = now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    gap = "TRUE" if as_of_gap else "FALSE"
+    conn.execute(
+        f"""
+        INSERT INTO nba_predictions.player_prop_predictions BY NAME
+        WITH picked AS (
+            SELECT f.*, fs.feature_quality_score AS fqs, fs.is_quality_ready AS iqr,
+                   fs.quality_alert_level AS qal, fs.matchup_quality_pct AS mqp,
+                   fs.default_feature_count AS dfc, fs.default_feature_indices AS dfi,
+                   fs.required_default_count AS rdc, fs.vegas_line_source AS vls,
+                   fs.matchup_data_status AS mds
+            FROM _fr f
+            JOIN nba_predictions.ml_feature_store_v2 fs
+              ON fs.game_date = f.game_date AND fs.player_lookup = f.player_lookup
+            WHERE f.chunk = {chunk}
+            QUALIFY row_number() OVER (PARTITION BY f.game_id ORDER BY hash(f.h, 'pick'))
+                    <= ceil({PER_DAY_PER_MODEL} / f.n_games)
+        ), expanded AS (
+            SELECT p.*, s.system_id, s.sys_idx, v.is_superseded,
+                   hash(p.h, s.system_id) AS ph
+            FROM picked p
+            CROSS JOIN (VALUES {systems}) s(system_id, sys_idx)
+            CROSS JOIN (VALUES (FALSE), (TRUE)) v(is_superseded)
+            WHERE NOT v.is_superseded OR hash(p.h, s.system_id, 'sup') % 100 < {SUPERSEDED_PCT}
+        ), pred AS (
+            SELECT *,
+                   NOT vegas_missing AS has_line,
+                   floor(ppg) + 0.5 AS line,
+                   round((((ph >> 12) % 1000) / 1000.0 * 8 - 4)
+                         * CASE WHEN system_id LIKE 'catboost%' THEN 0.9 ELSE 1.1 END, 1) AS edge,
+                   floor(ppg) + 0.5 + round((((ph >> 12) % 1000) / 1000.0 * 8 - 4)
+                         * CASE WHEN system_id LIKE 'catboost%' THEN 0.9 ELSE 1.1 END, 1) AS predicted,
+                   CASE WHEN {gap} AND day_idx = 0 THEN FALSE ELSE NOT is_superseded END AS is_active,
+                   md5(system_id || player_lookup || CAST(game_date AS VARCHAR) || CAST(is_superseded AS VARCHAR))
+                     AS m,
+                   is_superseded AND NOT ({gap} AND day_idx = 0) AS has_successor,
+                   least(CAST(game_date AS TIMESTAMP) + INTERVAL 13 HOUR + to_minutes(CAST(sys_idx * 3 AS BIGINT)),
+                         TIMESTAMP '{now_lit}' - INTERVAL 3 MINUTE)
+                     - CASE WHEN is_superseded THEN INTERVAL 150 MINUTE ELSE INTERVAL 0 MINUTE END AS created_ts,
+                   CASE WHEN rdc > 0 THEN 'has_default_features'
+                        WHEN NOT iqr THEN 'not_quality_ready'
+                        WHEN abs(round((((ph >> 12) % 1000) / 1000.0 * 8 - 4), 1)) < 3 THEN 'low_edge'
+                   END AS filter_reason
+            FROM expanded
+        )
+        SELECT {select}
+        FROM (SELECT *, created_ts AT TIME ZONE 'UTC' AS created_at,
+                     CASE WHEN has_successor THEN {_UUID.replace("m,", "m2,")} END AS superseded_by
+              FROM (SELECT *, md5(system_id || player_lookup || CAST(game_date AS VARCHAR) || 'false') AS m2
+                    FROM pred))
+        ORDER BY game_date, system_id, player_lookup, created_at
+        """
+    )

@@ -1,0 +1,217 @@
+"""``seed()``: build the embedded demo warehouse (a DuckDB file) for one scenario."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pipeline_canary.demo import calendar, features, predictions, staging
+from pipeline_canary.demo.schemas import (
+    create_table_sql,
+    feature_store_schema,
+    predictions_schema,
+    schedule_schema,
+)
+
+log = logging.getLogger(__name__)
+
+SCENARIOS: tuple[str, ...] = (
+    "healthy",
+    "prediction-gap",
+    "contamination",
+    "schema-drift",
+    "orphaned-staging",
+    "incident",
+)
+# Which faults each scenario switches on.
+_FAULTS: dict[str, frozenset[str]] = {
+    "healthy": frozenset(),
+    "prediction-gap": frozenset({"gap"}),
+    "contamination": frozenset({"contamination"}),
+    "schema-drift": frozenset({"drift"}),
+    "orphaned-staging": frozenset({"orphans"}),
+    "incident": frozenset({"gap", "contamination", "drift", "orphans"}),
+}
+
+BLOCK_SIZE = 16384
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    """What ``seed`` built."""
+
+    path: Path
+    scenario: str
+    seasons: int
+    as_of: dt.date
+    now: dt.datetime
+    game_days: int
+    rows: dict[str, int]
+
+
+def scenario_faults(scenario: str) -> frozenset[str]:
+    """The faults ('gap', 'contamination', 'drift', 'orphans') a scenario switches on."""
+    if scenario not in _FAULTS:
+        raise ValueError(f"unknown demo scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
+    return _FAULTS[scenario]
+
+
+def seed(
+    path: str | Path,
+    *,
+    scenario: str = "incident",
+    seasons: int = 1,
+    now: dt.datetime | None = None,
+    timezone: str = "America/New_York",
+    progress: Progress | None = None,
+) -> DemoInfo:
+    """(Re)create the demo DuckDB warehouse at ``path`` and return what it holds.
+
+    The data ends on ``as_of`` (the date of ``now`` in ``timezone``), a game day with 10 scheduled
+    games. The file is built next to ``path`` and renamed into place at the end.
+    """
+    faults = scenario_faults(scenario)
+    if isinstance(seasons, bool) or not isinstance(seasons, int) or seasons < 1:
+        raise ValueError(f"seasons must be an integer >= 1 (valid: 1, 2, 3, ...), got {seasons!r}")
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown timezone {timezone!r}: use an IANA name like America/New_York") from exc
+    if now is None:
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    elif now.tzinfo is None:
+        now = now.replace(tzinfo=dt.UTC)
+    now = now.astimezone(dt.UTC)
+    as_of = now.astimezone(zone).date()
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.seeding-{os.getpid()}")
+    _remove(tmp)
+    log.info("seeding demo warehouse %s: scenario=%s seasons=%d as_of=%s", target, scenario, seasons, as_of)
+    try:
+        info = _build(tmp, target, scenario, faults, seasons, as_of, now, timezone, progress)
+    except BaseException:
+        _remove(tmp)
+        raise
+    _remove(Path(f"{target}.wal"))
+    os.replace(tmp, target)
+    log.info("demo warehouse ready: %s (%s)", target, info.rows)
+    return info
+
+
+def _build(
+    tmp: Path,
+    target: Path,
+    scenario: str,
+    faults: frozenset[str],
+    seasons: int,
+    as_of: dt.date,
+    now: dt.datetime,
+    timezone: str,
+    progress: Progress | None,
+) -> DemoInfo:
+    import duckdb
+
+    def report(stage: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+
+    # Small blocks: each of the ~670 tiny staging tables would otherwise take a 256 KB block.
+    conn = duckdb.connect()
+    try:
+        conn.execute("SET TimeZone = 'UTC'")
+        conn.execute(f"ATTACH '{_sql_str(tmp)}' AS demo (BLOCK_SIZE {BLOCK_SIZE})")
+        conn.execute("USE demo")
+        for schema in ("nba_reference", "nba_predictions"):
+            conn.execute(f"CREATE SCHEMA {schema}")
+        pred_fields = predictions_schema(drift="drift" in faults)
+        conn.execute(create_table_sql("nba_reference", "nba_schedule", schedule_schema()))
+        conn.execute(create_table_sql("nba_predictions", "player_prop_predictions", pred_fields))
+        conn.execute(create_table_sql("nba_predictions", "ml_feature_store_v2", feature_store_schema()))
+
+        report("schedule", 0, 1)
+        calendar.build_reference(conn, as_of, seasons)
+        calendar.insert_schedule(conn)
+        report("schedule", 1, 1)
+        features.build_feature_rows(conn, as_of, now, contaminated="contamination" in faults)
+        for done, chunk in enumerate(range(seasons - 1, -1, -1)):
+            report("seasons", done, seasons)
+            features.insert_features(conn, chunk)
+            predictions.insert_predictions(conn, chunk, pred_fields, now, as_of_gap="gap" in faults)
+        report("seasons", seasons, seasons)
+
+        first_day = _scalar(conn, "SELECT min(game_date) FROM _days")
+        base_created = dt.datetime.combine(first_day - dt.timedelta(days=30), dt.time(17), dt.UTC)
+        created: list[tuple[str, str, dt.datetime]] = [
+            ("nba_reference", "nba_schedule", base_created),
+            ("nba_predictions", "player_prop_predictions", base_created),
+            ("nba_predictions", "ml_feature_store_v2", base_created + dt.timedelta(hours=1)),
+        ]
+        neighbours = staging.create_neighbours(conn, as_of, now, predictions.SYSTEM_IDS)
+        created += [("nba_predictions", name, now - dt.timedelta(days=40 + i)) for i, name in enumerate(neighbours)]
+        plan = staging.staging_plan(now, timezone, orphans="orphans" in faults)
+        staging.create_staging(conn, plan, lambda d, t: report("staging", d, t))
+        created += [("nba_predictions", name, when) for name, when in plan]
+        staging.write_meta(conn, created, scenario, seasons, as_of, now, dt.datetime.now(dt.UTC).replace(microsecond=0))
+        rows = {
+            f"{s}.{t}": int(_scalar(conn, f'SELECT count(*) FROM "{s}"."{t}"'))
+            for s, t in (
+                ("nba_reference", "nba_schedule"),
+                ("nba_predictions", "player_prop_predictions"),
+                ("nba_predictions", "ml_feature_store_v2"),
+                ("nba_predictions", "prediction_accuracy"),
+            )
+        }
+        rows["staging_tables"] = len(plan)
+        game_days = int(_scalar(conn, "SELECT count(*) FROM _days"))
+        conn.execute("CHECKPOINT demo")
+        conn.execute("USE memory")
+        conn.execute("DETACH demo")
+    finally:
+        conn.close()
+    return DemoInfo(
+        path=target,
+        scenario=scenario,
+        seasons=seasons,
+        as_of=as_of,
+        now=now,
+        game_days=game_days,
+        rows=rows,
+    )
+
+
+def iter_tables(path: str | Path) -> Iterator[tuple[str, str, dt.datetime | None]]:
+    """Yield (dataset, table, created_at) for every table in a demo warehouse (read-only)."""
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as conn:
+        conn.execute("SET TimeZone = 'UTC'")
+        result = conn.execute(
+            "SELECT t.schema_name, t.table_name, m.created_at FROM duckdb_tables() t "
+            "LEFT JOIN _canary_meta.table_created m "
+            "ON m.dataset = t.schema_name AND m.table_name = t.table_name "
+            "ORDER BY 1, 2"
+        ).fetchall()
+    yield from ((str(s), str(t), c) for s, t, c in result)
+
+
+def _scalar(conn: Any, sql: str) -> Any:
+    row = conn.execute(sql).fetchone()
+    return None if row is None else row[0]
+
+
+def _sql_str(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _remove(path: Path) -> None:
+    for p in (path, Path(f"{path}.wal")):
+        if p.exists():
+            p.unlink()
