@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline_canary.errors import ConfigError
+from pipeline_canary.scheduler.settings import ScheduleConfig
 from pipeline_canary.warehouse.base import TableRef, validate_identifier
 
 DEFAULT_CONFIG_NAME = "canary.toml"
@@ -106,6 +107,7 @@ class CanaryConfig(BaseModel):
     pipeline: PipelineConfig = PipelineConfig()
     gx: GXConfig = GXConfig()
     state: StateConfig = StateConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
     checkpoints: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: Path | None = None
 
