@@ -82,7 +82,7 @@ class SchemaParity(Canary):
             metrics={
                 "missing_in_table": len(missing),
                 "incompatible_fields": len(other),
-                "extra_in_table": len(result.informational),
+                "extra_in_table": sum(1 for d in result.informational if d.kind == "extra_in_table"),
                 "worker_fields": len(worker),
                 "table_columns": len(table),
             },

@@ -46,7 +46,9 @@ class GXProject:
 
             self.project_dir.parent.mkdir(parents=True, exist_ok=True)
             context = gx.get_context(mode="file", project_root_dir=str(self.project_dir.parent))
-            if context.variables.progress_bars is None or context.variables.progress_bars.globally:
+            bars = context.variables.progress_bars
+            enabled = bars.get("globally", True) if isinstance(bars, dict) else getattr(bars, "globally", True)
+            if bars is None or enabled:
                 context.variables.progress_bars = ProgressBarsConfig(globally=False)
                 context.variables.save()
             self._context = context

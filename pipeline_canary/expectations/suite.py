@@ -7,7 +7,6 @@ derived from the canary and check names, so the suites written to ``gx/`` are st
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -15,12 +14,6 @@ if TYPE_CHECKING:
     from great_expectations.expectations.expectation import Expectation
 
     from pipeline_canary.canaries.base import Canary, CheckSpec
-
-_NAMESPACE = uuid.UUID("5f0c8d7e-3c0b-4d8e-9a51-6b0b5a9e2c11")
-
-
-def expectation_id(canary: str, check: str) -> str:
-    return str(uuid.uuid5(_NAMESPACE, f"{canary}/{check}"))
 
 
 def build_expectation(canary_name: str, check: CheckSpec) -> Expectation:
@@ -34,7 +27,6 @@ def build_expectation(canary_name: str, check: CheckSpec) -> Expectation:
         kwargs["max_value"] = check.threshold.max
     return gxe.ExpectColumnValuesToBeBetween(
         **kwargs,
-        id=expectation_id(canary_name, check.name),
         severity=FailureSeverity.WARNING if check.threshold.level == "warn" else FailureSeverity.CRITICAL,
         meta={
             "canary": canary_name,
@@ -57,14 +49,9 @@ def build_suite(canary: Canary, settings: Any) -> ExpectationSuite:
     return suite
 
 
-def suite_signature(suite: ExpectationSuite) -> list[tuple[str, str, Any, Any]]:
+def suite_signature(suite: ExpectationSuite) -> list[str]:
     """What makes two suites equal for our purposes (used to skip needless rewrites of gx/)."""
     return sorted(
-        (
-            str(e.id),
-            e.expectation_type,
-            sorted(e.configuration.kwargs.items()),
-            sorted((e.meta or {}).items()),
-        )
+        repr((e.expectation_type, sorted(e.configuration.kwargs.items()), sorted((e.meta or {}).items())))
         for e in suite.expectations
     )

@@ -42,7 +42,9 @@ def test_scenario_is_caught_by_exactly_its_checkpoint(
             assert outcome is Outcome.PASSED, (name, result.get(name).message)
 
 
-def test_prediction_gap_observed_values(seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]) -> None:
+def test_prediction_gap_observed_values(
+    seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
+) -> None:
     cp = run(make_config(seeded("prediction-gap")), "prediction_gap").get("prediction_gap")
     assert cp.metrics["games"] == 10
     assert cp.metrics["active_predictions"] == 0
@@ -61,7 +63,9 @@ def test_healthy_predictions_cover_every_game(
     assert cp.metrics["games_without_predictions"] == 0
 
 
-def test_one_uncovered_game_is_a_warning(seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]) -> None:
+def test_one_uncovered_game_is_a_warning(
+    seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
+) -> None:
     config = make_config(seeded("healthy"), copy=True)
     with duckdb.connect(str(config.warehouse.path)) as con:
         game = con.execute(
@@ -117,7 +121,9 @@ def test_contamination_observed_value_matches_direct_sql(
 def test_contamination_thresholds_are_configurable(
     seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
 ) -> None:
-    config = make_config(seeded("contamination"), extra="[checkpoints.feature_contamination]\nwarn_pct = 20\nfail_pct = 30\n")
+    config = make_config(
+        seeded("contamination"), extra="[checkpoints.feature_contamination]\nwarn_pct = 20\nfail_pct = 30\n"
+    )
     cp = run(config, "feature_contamination").get("feature_contamination")
     assert cp.outcome is Outcome.WARNED
 
@@ -147,7 +153,9 @@ def test_orphaned_staging_counts(seeded: Callable[[str], Path], make_config: Cal
 
 
 def test_max_age_is_configurable(seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]) -> None:
-    config = make_config(seeded("orphaned-staging"), extra="[checkpoints.orphaned_staging_tables]\nmax_age_hours = 100000\n")
+    config = make_config(
+        seeded("orphaned-staging"), extra="[checkpoints.orphaned_staging_tables]\nmax_age_hours = 100000\n"
+    )
     assert run(config, "orphaned_staging_tables").get("orphaned_staging_tables").outcome is Outcome.PASSED
 
 

@@ -67,11 +67,25 @@ def test_unknown_checkpoint_and_bad_date_exit_2(tmp_path: Path) -> None:
 
 
 def test_run_json_and_exit_code(
-    seeded: Callable[[str], Path], make_config: Callable[..., object], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    seeded: Callable[[str], Path],
+    make_config: Callable[..., object],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     make_config(seeded("prediction-gap"))
     with pytest.raises(SystemExit) as exit_info:
-        main(["run", "--config", str(tmp_path / "canary.toml"), "--as-of", "2026-02-08", "--now", NOW.isoformat(), "--json"])
+        main(
+            [
+                "run",
+                "--config",
+                str(tmp_path / "canary.toml"),
+                "--as-of",
+                "2026-02-08",
+                "--now",
+                NOW.isoformat(),
+                "--json",
+            ]
+        )
     assert exit_info.value.code == 1
     data = json.loads(capsys.readouterr().out)
     assert data["outcome"] == "failed"
@@ -84,7 +98,9 @@ def test_run_json_and_exit_code(
 
 def test_errored_only_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "canary.toml"
-    path.write_text(f'[warehouse]\npath = "{tmp_path / "missing.duckdb"}"\n[gx]\nproject_dir = "{tmp_path / "gx"}"\nbuild_docs = false\n')
+    path.write_text(
+        f'[warehouse]\npath = "{tmp_path / "missing.duckdb"}"\n[gx]\nproject_dir = "{tmp_path / "gx"}"\nbuild_docs = false\n'
+    )
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "--config", str(path)])
     assert exit_info.value.code == 3
