@@ -74,7 +74,8 @@ def test_one_uncovered_game_is_a_warning(
             {"d": AS_OF},
         ).fetchone()[0]
         con.execute(
-            "UPDATE nba_predictions.player_prop_predictions SET is_active = FALSE WHERE game_date = $d AND game_id = $g",
+            "UPDATE nba_predictions.player_prop_predictions SET is_active = FALSE "
+            "WHERE game_date = $d AND game_id = $g",
             {"d": AS_OF, "g": game},
         )
     cp = run(config, "prediction_gap").get("prediction_gap")

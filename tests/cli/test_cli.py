@@ -99,7 +99,8 @@ def test_run_json_and_exit_code(
 def test_errored_only_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "canary.toml"
     path.write_text(
-        f'[warehouse]\npath = "{tmp_path / "missing.duckdb"}"\n[gx]\nproject_dir = "{tmp_path / "gx"}"\nbuild_docs = false\n'
+        f'[warehouse]\npath = "{tmp_path / "missing.duckdb"}"\n'
+        f'[gx]\nproject_dir = "{tmp_path / "gx"}"\nbuild_docs = false\n'
     )
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "--config", str(path)])
