@@ -120,7 +120,7 @@ def insert_predictions(conn: Any, chunk: int, columns: list[Field], now: dt.date
         f"""
         INSERT INTO nba_predictions.player_prop_predictions BY NAME
         WITH picked AS (
-            SELECT f.*, fs.feature_quality_score AS fqs, fs.is_quality_ready AS iqr,
+            SELECT f.* EXCLUDE (created_at), fs.feature_quality_score AS fqs, fs.is_quality_ready AS iqr,
                    fs.quality_alert_level AS qal, fs.matchup_quality_pct AS mqp,
                    fs.default_feature_count AS dfc, fs.default_feature_indices AS dfi,
                    fs.required_default_count AS rdc, fs.vegas_line_source AS vls,
