@@ -1,0 +1,172 @@
+"""Sweeps against a real DuckDB file: dry runs change nothing, only orphans go, failures don't stop."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from conftest import DAY, NOW, ORPHANS, SURVIVORS, snapshot
+
+from pipeline_canary.errors import ConfigError, WarehouseError
+from pipeline_canary.staging.audit import AuditLog, audit_rows, current_actor
+from pipeline_canary.staging.plan import Candidate, build_plan
+from pipeline_canary.staging.sweep import GONE, RECREATED, GenericTarget, sweep
+from pipeline_canary.state.sqlite import SQLiteState
+from pipeline_canary.warehouse.duckdb import DuckDBWarehouse
+
+Names = Callable[[Path], set[tuple[str, str]]]
+
+
+def plan_for(wh: DuckDBWarehouse, **kw: Any) -> Any:
+    args: dict[str, Any] = {
+        "dataset": "nba_predictions",
+        "prefix": "_staging_",
+        "older_than": dt.timedelta(hours=24),
+        "now": NOW,
+    }
+    args.update(kw)
+    return build_plan(wh.tables(args["dataset"]), **args)
+
+
+def test_dry_run_changes_nothing(small_warehouse: Path) -> None:
+    before = snapshot(small_warehouse)
+    wh = DuckDBWarehouse(small_warehouse)
+    result = sweep(wh, plan_for(wh))
+    wh.close()
+    assert not result.executed and result.outcomes == []
+    assert sorted(c.table.name for c in result.plan.candidates) == sorted(ORPHANS)
+    assert snapshot(small_warehouse) == before
+
+
+def test_execute_drops_exactly_the_orphans(small_warehouse: Path, table_names: Names, tmp_path: Path) -> None:
+    before = table_names(small_warehouse)
+    state = SQLiteState(tmp_path / "state.sqlite")
+    audit = AuditLog(state, sweep_id="s1", backend="duckdb", actor="ops@test")
+    wh = DuckDBWarehouse(small_warehouse)
+    result = sweep(wh, plan_for(wh), execute=True, on_outcome=[audit.record])
+    assert result.summary() == {"found": 10, "planned": 5, "dropped": 5, "expired": 0, "skipped": 5, "failed": 0}
+    assert before - table_names(small_warehouse) == {("nba_predictions", n) for n in ORPHANS}
+    assert set(SURVIVORS) <= table_names(small_warehouse)
+    # the warehouse still answers read-only queries afterwards, and meta rows of dropped tables are gone
+    remaining = wh.query("SELECT table_name FROM _canary_meta.table_created").rows
+    assert not {r[0] for r in remaining} & set(ORPHANS)
+    rows = audit_rows(state)
+    assert [r.table_name for r in rows] == [o.table.name for o in result.outcomes]
+    assert {r.action for r in rows} == {"dropped"} and {r.actor for r in rows} == {"ops@test"}
+    assert all(r.age_hours and r.age_hours > 24 for r in rows)
+
+
+def test_refused_plan_touches_nothing(small_warehouse: Path) -> None:
+    before = snapshot(small_warehouse)
+    wh = DuckDBWarehouse(small_warehouse)
+    with pytest.raises(ConfigError, match="max-tables 4"):
+        sweep(wh, plan_for(wh, max_tables=4), execute=True)
+    wh.close()
+    assert snapshot(small_warehouse) == before
+
+
+def test_table_created_after_listing_started_survives(small_warehouse: Path, table_names: Names) -> None:
+    wh = DuckDBWarehouse(small_warehouse)
+    # the listing "started" 2.5 days before now: orphans 0 (2 d) and 1 (3 d)... only 1+ existed then
+    result = sweep(wh, plan_for(wh, listing_started=NOW - dt.timedelta(days=2.5)), execute=True)
+    assert ("nba_predictions", ORPHANS[0]) in table_names(small_warehouse)
+    assert result.dropped == 4
+
+
+def _touch_created(path: Path, name: str, created: dt.datetime | None) -> None:
+    with duckdb.connect(str(path)) as conn:
+        if created is None:
+            conn.execute(f'DROP TABLE nba_predictions."{name}"')
+        else:
+            conn.execute("UPDATE _canary_meta.table_created SET created_at = ? WHERE table_name = ?", [created, name])
+
+
+@pytest.mark.parametrize("generic", [False, True], ids=["duckdb-target", "generic-target"])
+def test_recheck_skips_tables_gone_or_recreated_since_listing(
+    small_warehouse: Path, table_names: Names, generic: bool
+) -> None:
+    wh = DuckDBWarehouse(small_warehouse)
+    plan = plan_for(wh)
+    wh.close()
+    _touch_created(small_warehouse, ORPHANS[0], None)
+    _touch_created(small_warehouse, ORPHANS[1], NOW - dt.timedelta(minutes=1))
+    target = GenericTarget(wh, "drop", None) if generic else None
+    result = sweep(wh, plan, execute=True, target=target)
+    details = {o.table.name: (o.action, o.detail) for o in result.outcomes}
+    assert details[ORPHANS[0]] == ("skipped", GONE)
+    assert details[ORPHANS[1]] == ("skipped", RECREATED)
+    assert ("nba_predictions", ORPHANS[1]) in table_names(small_warehouse)
+    assert result.dropped == 3 and result.skipped == 5 + 2
+
+
+class FlakyTarget:
+    """Fails on one table, drops the others through the real warehouse."""
+
+    def __init__(self, wh: DuckDBWarehouse, bad: str, error: Exception) -> None:
+        self.inner = GenericTarget(wh, "drop", None)
+        self.bad, self.error = bad, error
+
+    def apply(self, candidate: Candidate) -> str | None:
+        if candidate.table.name == self.bad:
+            raise self.error
+        return self.inner.apply(candidate)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("error", [WarehouseError("permission denied"), RuntimeError("driver bug")])
+def test_one_failure_is_reported_and_the_sweep_continues(
+    small_warehouse: Path, table_names: Names, tmp_path: Path, error: Exception
+) -> None:
+    state = SQLiteState(tmp_path / "state.sqlite")
+    audit = AuditLog(state, sweep_id="s2", backend="duckdb", actor="ops@test")
+    wh = DuckDBWarehouse(small_warehouse)
+    result = sweep(wh, plan_for(wh), execute=True, target=FlakyTarget(wh, ORPHANS[2], error), on_outcome=[audit.record])
+    assert (result.dropped, result.failed) == (4, 1)
+    failed = [o for o in result.outcomes if o.action == "failed"]
+    assert failed[0].table.name == ORPHANS[2] and str(error) in (failed[0].detail or "")
+    assert ("nba_predictions", ORPHANS[2]) in table_names(small_warehouse)
+    assert [r.action for r in audit_rows(state) if r.table_name == ORPHANS[2]] == ["failed"]
+
+
+def test_expire_is_refused_on_duckdb_even_in_a_dry_run(small_warehouse: Path) -> None:
+    wh = DuckDBWarehouse(small_warehouse)
+    with pytest.raises(ConfigError, match="--expire is not supported on the duckdb backend"):
+        sweep(wh, plan_for(wh), mode="expire")
+    with pytest.raises(ConfigError, match="not supported"):
+        sweep(wh, plan_for(wh), mode="expire", execute=True)
+
+
+class ExpiringWarehouse(DuckDBWarehouse):
+    """A DuckDB warehouse that records expirations instead (stands in for BigQuery's)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.expirations: dict[str, dt.datetime] = {}
+
+    def set_expiration(self, table: Any, when: dt.datetime) -> None:
+        self.expirations[table.name] = when
+
+
+def test_expire_mode_sets_expirations_and_drops_nothing(small_warehouse: Path, tmp_path: Path) -> None:
+    wh = ExpiringWarehouse(small_warehouse)
+    state = SQLiteState(tmp_path / "state.sqlite")
+    audit = AuditLog(state, sweep_id="s3", backend="bigquery", actor="ops@test")
+    clock = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
+    before = snapshot(small_warehouse)
+    result = sweep(wh, plan_for(wh), mode="expire", execute=True, clock=lambda: clock, on_outcome=[audit.record])
+    wh.close()
+    assert result.expired == 5 and result.dropped == 0
+    assert set(wh.expirations) == set(ORPHANS) and set(wh.expirations.values()) == {clock + DAY}
+    assert snapshot(small_warehouse)["counts"] == before["counts"]
+    assert {r.action for r in audit_rows(state)} == {"expired"}
+
+
+def test_actor_prefers_the_environment() -> None:
+    assert current_actor({"CANARY_ACTOR": "scheduler@prod"}) == "scheduler@prod"
+    assert "@" in current_actor({})
