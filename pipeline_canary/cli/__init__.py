@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "demo": "pipeline_canary.cli.demo:demo",
     "schema-gate": "pipeline_canary.cli.schema_gate:schema_gate",
     "doctor": "pipeline_canary.cli.doctor:doctor",
+    "alerts": "pipeline_canary.cli.alerts:alerts",
+    "serve": "pipeline_canary.cli.serve:serve",
 }
 
 

@@ -1,0 +1,320 @@
+"""The long-lived service: APScheduler runs each checkpoint on its own trigger, one run at a time.
+
+Every run goes through :func:`pipeline_canary.session.execute` (the shared file lock with a manual
+``canary run``, then the sinks), one checkpoint per run. Single flight has three layers: APScheduler
+(``max_instances=1``, ``coalesce``, a misfire grace time), one run slot in this process, and the
+session's lock across processes.
+
+Time-outs: a Python thread cannot be killed. Each run executes in a worker thread over a
+:class:`CancellableWarehouse`; the clock starts when the run first touches the warehouse (so waiting
+for a manual run's lock does not count). At the deadline the warehouse is cancelled (DuckDB's
+query is interrupted) and the canary ends ``errored`` with the reason through the normal path, so
+history and alerts see it once. A run still stuck after that is recorded ``errored`` here through
+the same sinks; its thread is abandoned (a daemon), and its own late result, if any, is recorded too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from pipeline_canary.results import CheckpointResult, Outcome, RunResult
+from pipeline_canary.scheduler._cancel import CancellableWarehouse
+from pipeline_canary.state.lock import LockTimeoutError
+
+if TYPE_CHECKING:
+    from apscheduler.triggers.base import BaseTrigger
+
+    from pipeline_canary.config import CanaryConfig, WarehouseConfig
+    from pipeline_canary.scheduler.settings import ResolvedSchedule, ScheduleConfig
+    from pipeline_canary.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+CANCEL_GRACE_S = 5.0  # how long an interrupted run gets to record itself
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class CheckpointState:
+    """What ``/status`` and ``/readyz`` know about one checkpoint."""
+
+    name: str
+    severity: str
+    schedule: ResolvedSchedule
+    period_s: float
+    running_since: dt.datetime | None = None
+    last_outcome: str | None = None
+    last_message: str = ""
+    last_run: dt.datetime | None = None
+    last_run_id: str | None = None
+    last_duration_s: float | None = None
+    last_finished_mono: float | None = None
+    runs: int = 0
+
+
+class Service:
+    """The scheduler, its run slot and per-checkpoint state. ``start()``, then ``shutdown()``."""
+
+    def __init__(
+        self,
+        config: CanaryConfig,
+        *,
+        settings: ScheduleConfig | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+        as_of: dt.date | None = None,
+        connect: Callable[[WarehouseConfig], Warehouse] | None = None,
+    ) -> None:
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        from pipeline_canary.canaries import registry
+
+        self.config = config
+        self.settings = settings or config.schedule
+        self.tz = ZoneInfo(self.settings.timezone or config.pipeline.timezone)
+        self._clock, self._as_of = clock, as_of
+        self.connect_warehouse = connect or _default_connect
+        self._slot = threading.Lock()
+        self._stopping = threading.Event()
+        self._active: dict[str, CancellableWarehouse] = {}
+        self._guard = threading.Lock()
+        self.started_mono = time.monotonic()
+        self.states: dict[str, CheckpointState] = {}
+        for canary in registry.all():
+            resolved = self.settings.for_checkpoint(canary.name, canary.severity)
+            if resolved.enabled:
+                period = _period_s(self._trigger(resolved))
+                self.states[canary.name] = CheckpointState(canary.name, canary.severity, resolved, period)
+        self.scheduler = BackgroundScheduler(
+            timezone=self.tz,
+            executors={"default": ThreadPoolExecutor(max_workers=max(1, len(self.states)))},
+            job_defaults={
+                "max_instances": 1,
+                "coalesce": True,
+                "misfire_grace_time": self.settings.misfire_grace_s,
+            },
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        self._load_history()
+        self.started_mono = time.monotonic()
+        first = dt.datetime.now(self.tz) if self.settings.run_on_start else None
+        for name, state in self.states.items():
+            kwargs: dict[str, Any] = {"next_run_time": first} if first is not None else {}
+            self.scheduler.add_job(
+                self.run_checkpoint, self._trigger(state.schedule), args=[name], id=name, name=name, **kwargs
+            )
+        self.scheduler.start()
+        log.info("scheduler started", extra={"checkpoints": {n: s.schedule.describe() for n, s in self.states.items()}})
+
+    @property
+    def running(self) -> bool:
+        return bool(self.scheduler.running) and not self._stopping.is_set()
+
+    def shutdown(self, grace_s: float | None = None) -> int | None:
+        """Stop taking runs, let the current one finish within the grace, flush the outbox."""
+        grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
+        self._stopping.set()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if not self._slot.acquire(timeout=grace):
+            with self._guard:
+                active = list(self._active.items())
+            for name, warehouse in active:
+                log.warning("cancelling %s: shutdown grace of %gs ran out", name, grace, extra={"checkpoint": name})
+                warehouse.cancel(f"run of {name} cut off: the service shut down (grace {grace:g}s)")
+            if not self._slot.acquire(timeout=CANCEL_GRACE_S * 2):
+                log.error("a run did not stop after cancellation; exiting without it")
+        delivered = flush_outbox(self.config)
+        log.info("scheduler stopped", extra={"alerts_delivered": delivered})
+        return delivered
+
+    # -- one run ---------------------------------------------------------------------------
+    def run_checkpoint(self, name: str) -> RunResult | None:
+        """Run one checkpoint now (the scheduled job); None if it did not run (stopping, lock busy)."""
+        if not self._acquire_slot():
+            log.warning("run of %s not started: %s", name, "shutting down" if self._stopping.is_set() else "busy")
+            return None
+        try:
+            if self._stopping.is_set():
+                return None
+            return self._run(name)
+        finally:
+            self._slot.release()
+
+    def _acquire_slot(self) -> bool:
+        deadline = time.monotonic() + self.settings.lock_wait_s
+        while not self._stopping.is_set():
+            if self._slot.acquire(timeout=0.1):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+        return False
+
+    def _run(self, name: str) -> RunResult | None:
+        from pipeline_canary.session import execute
+
+        state = self.states[name]
+        timeout = state.schedule.timeout_s
+        warehouse = CancellableWarehouse(self.connect_warehouse(self.config.warehouse))
+        now = self._clock() if self._clock else _utcnow()
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["result"] = execute(
+                    self.config, [name], as_of=self._as_of, now=now, warehouse=warehouse,
+                    lock_timeout_s=self.settings.lock_wait_s,
+                )  # fmt: skip
+            except BaseException as exc:
+                box["error"] = exc
+            finally:
+                warehouse.close()
+
+        worker = threading.Thread(target=work, name=f"canary-run-{name}", daemon=True)
+        started = time.monotonic()
+        state.running_since = _utcnow()
+        with self._guard:
+            self._active[name] = warehouse
+        try:
+            worker.start()
+            lock_deadline = started + self.settings.lock_wait_s + 5
+            while worker.is_alive() and not warehouse.started.wait(0.05) and time.monotonic() < lock_deadline:
+                pass
+            worker.join(timeout)
+            if worker.is_alive():
+                warehouse.cancel(f"checkpoint {name} timed out after {timeout:g}s and was cut off")
+                worker.join(CANCEL_GRACE_S)
+        finally:
+            with self._guard:
+                self._active.pop(name, None)
+            state.running_since = None
+        result: RunResult | None = box.get("result")
+        if result is None:
+            error = box.get("error")
+            if isinstance(error, LockTimeoutError):
+                log.warning("run of %s not started: %s", name, error, extra={"checkpoint": name})
+                return None
+            reason = warehouse.reason or f"run of {name} crashed: {type(error).__name__}: {error}"
+            if error is not None:
+                log.error("run of %s crashed", name, exc_info=error, extra={"checkpoint": name})
+            result = self._record_errored(name, reason, now, time.monotonic() - started)
+        self._finished(state, result)
+        return result
+
+    def _record_errored(self, name: str, reason: str, now: dt.datetime, duration_s: float) -> RunResult:
+        """A run that produced no result of its own: record ``errored`` through the session's sinks."""
+        from pipeline_canary.checkpoints.runner import resolve_clock
+        from pipeline_canary.session import default_sinks
+
+        as_of, now = resolve_clock(self.config.pipeline.timezone, self._as_of, now)
+        result = RunResult(
+            run_id=f"{now.strftime('%Y%m%dT%H%M%SZ')}-{name}-errored",
+            as_of=as_of,
+            now=now,
+            checkpoints=(CheckpointResult.errored(name, reason, duration_s),),
+            duration_s=duration_s,
+        )
+        for sink in default_sinks(alert=True):
+            try:
+                sink(self.config, result)
+            except Exception:
+                log.exception("result sink %s failed", getattr(sink, "__name__", sink))
+        return result
+
+    def _finished(self, state: CheckpointState, result: RunResult) -> None:
+        cp = next((c for c in result.checkpoints if c.name == state.name), None)
+        outcome = cp.outcome if cp else Outcome.ERRORED
+        state.last_outcome = outcome.value
+        state.last_message = cp.message if cp else "no result"
+        state.last_run = _utcnow()
+        state.last_run_id = result.run_id
+        state.last_duration_s = round(result.duration_s, 4)
+        state.last_finished_mono = time.monotonic()
+        state.runs += 1
+        level = logging.ERROR if outcome in (Outcome.FAILED, Outcome.ERRORED) else logging.INFO
+        log.log(
+            level,
+            "run finished: %s %s",
+            state.name,
+            outcome.value,
+            extra={
+                "checkpoint": state.name,
+                "outcome": outcome.value,
+                "duration_s": round(result.duration_s, 4),
+                "bytes_processed": cp.bytes_processed if cp else None,
+                "run_id": result.run_id,
+                "as_of": result.as_of.isoformat(),
+            },
+        )
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _trigger(self, schedule: ResolvedSchedule) -> BaseTrigger:
+        from apscheduler.triggers.cron import CronTrigger
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        if schedule.cron is not None:
+            return CronTrigger.from_crontab(schedule.cron, timezone=self.tz)
+        return IntervalTrigger(seconds=(schedule.interval_minutes or 0) * 60, timezone=self.tz)
+
+    def _load_history(self) -> None:
+        """Last outcomes from the state store, so ``/status`` is useful right after a restart."""
+        try:
+            from pipeline_canary.state import open_state
+            from pipeline_canary.state.history import history
+
+            store = open_state(self.config)
+            for name, state in self.states.items():
+                rows = history(store, name, limit=1)
+                if rows:
+                    row = rows[0]
+                    state.last_outcome, state.last_message = row.outcome.value, row.message
+                    state.last_run, state.last_run_id = row.now, row.run_id
+                    state.last_duration_s = round(row.duration_s, 4)
+        except Exception:  # status is a convenience; the schedule must start regardless
+            log.warning("could not read run history", exc_info=True)
+
+    def next_run(self, name: str) -> dt.datetime | None:
+        job = self.scheduler.get_job(name) if self.running else None
+        return job.next_run_time if job is not None else None
+
+
+def _default_connect(config: WarehouseConfig) -> Warehouse:
+    from pipeline_canary.warehouse import connect
+
+    return connect(config)
+
+
+def _period_s(trigger: BaseTrigger) -> float:
+    """Seconds between two fire times (for cron: the next two), used by readiness."""
+    interval = getattr(trigger, "interval", None)
+    if isinstance(interval, dt.timedelta):
+        return interval.total_seconds()
+    now = _utcnow()
+    first = trigger.get_next_fire_time(None, now)
+    second = trigger.get_next_fire_time(first, first + dt.timedelta(seconds=1)) if first else None
+    return (second - first).total_seconds() if first and second else 86400.0
+
+
+def flush_outbox(config: CanaryConfig) -> int | None:
+    """Deliver pending alerts (``pipeline_canary.alerting.deliver_pending``) if alerting has it."""
+    try:
+        from pipeline_canary.alerting import deliver_pending  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return None
+    try:
+        return int(deliver_pending(config))
+    except Exception:
+        log.exception("flushing the alert outbox failed")
+        return None
