@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pipeline_canary.alerting.settings import AlertingConfig, MetricsConfig
 from pipeline_canary.errors import ConfigError
 from pipeline_canary.scheduler.settings import ScheduleConfig
 from pipeline_canary.warehouse.base import TableRef, validate_identifier
@@ -107,6 +108,9 @@ class CanaryConfig(BaseModel):
     pipeline: PipelineConfig = PipelineConfig()
     gx: GXConfig = GXConfig()
     state: StateConfig = StateConfig()
+    # default_factory: validated (secrets read from the environment) per config, not at import time
+    alerting: AlertingConfig = Field(default_factory=AlertingConfig)
+    metrics: MetricsConfig = MetricsConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     checkpoints: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: Path | None = None

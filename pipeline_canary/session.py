@@ -33,6 +33,10 @@ def _history_sink(config: CanaryConfig, result: RunResult) -> None:
 def default_sinks(*, alert: bool = True) -> list[Sink]:
     """What happens to every result, in order. Add a consumer by adding it here."""
     sinks: list[Sink] = [_history_sink]
+    if alert:
+        from pipeline_canary.alerting import alert_sink, metrics_sink
+
+        sinks += [alert_sink, metrics_sink]
     return sinks
 
 

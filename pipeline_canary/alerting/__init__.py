@@ -1,0 +1,163 @@
+"""Alerting: stateful incidents delivered to Slack through a durable outbox, and Cloud Monitoring.
+
+After each run :func:`alert_sink` advances the incidents of every checkpoint (a pure state machine,
+:mod:`.incidents`), writes the new incident states and the messages they call for to the state store
+in one transaction (:mod:`.outbox`), then flushes the outbox (:mod:`.slack`). A message that cannot
+be delivered now stays queued and goes out, once, on a later run or through :func:`deliver_pending`.
+:func:`metrics_sink` writes the run's time series to Cloud Monitoring (:mod:`.metrics`).
+
+This module imports no Slack or Google client: ``canary --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any
+
+from pipeline_canary.alerting import blocks, incidents, outbox
+from pipeline_canary.alerting.incidents import Incident, Policy, list_incidents
+from pipeline_canary.alerting.settings import AlertingConfig, MetricsConfig, SlackTarget, slack_target
+
+if TYPE_CHECKING:
+    from pipeline_canary.config import CanaryConfig
+    from pipeline_canary.results import CheckpointResult, RunResult
+    from pipeline_canary.state.sqlite import SQLiteState
+
+__all__ = [
+    "AlertingConfig",
+    "Incident",
+    "MetricsConfig",
+    "alert_sink",
+    "deliver_pending",
+    "enqueue_run",
+    "list_incidents",
+    "metrics_sink",
+    "slack_target",
+]
+
+log = logging.getLogger(__name__)
+OUTBOX_RETENTION = dt.timedelta(days=30)
+
+
+def _state(config: CanaryConfig) -> SQLiteState:
+    from pipeline_canary.state import open_state
+
+    return open_state(config)
+
+
+def enqueue_run(config: CanaryConfig, result: RunResult, *, state: SQLiteState | None = None) -> int:
+    """Advance every checkpoint's incidents by ``result`` and queue the messages; returns how many."""
+    state = state or _state(config)
+    settings = config.alerting
+    target = slack_target(settings)
+    policy = Policy.from_config(settings)
+    queued = 0
+    with state.transaction() as conn:
+        for cp in result.checkpoints:
+            info = blocks.CanaryInfo.lookup(cp.name)
+            transition = incidents.evaluate(
+                incidents.current_incidents(conn, cp.name),
+                cp,
+                now=result.now,
+                policy=policy,
+                severity=settings.severity_for(cp.name, _canary_severity(cp.name)),
+                channel=settings.channel_for(cp.name),
+            )
+            saved = {i.key: i for i in incidents.save(conn, transition.incidents, transition.dropped)}
+            if target.mode == "off":
+                continue
+            for intent in transition.intents:
+                incident = saved[intent.incident.key]
+                incident, n = _enqueue(conn, intent.kind, intent.reason, incident, info, cp, target, settings, result)
+                saved[incident.key] = incident
+                queued += n
+    return queued
+
+
+def _enqueue(
+    conn: Any,
+    kind: str,
+    reason: str,
+    incident: Incident,
+    info: blocks.CanaryInfo,
+    cp: CheckpointResult,
+    target: SlackTarget,
+    settings: AlertingConfig,
+    result: RunResult,
+) -> tuple[Incident, int]:
+    link = blocks.docs_url(cp.docs_path or result.docs_index, settings.docs_base_url)
+    parent_id = incident.parent_outbox_id
+
+    def put(kind: outbox.Kind, payload: dict[str, Any], parent: int | None = None) -> int:
+        return outbox.enqueue(
+            conn, kind=kind, channel=incident.channel, mode=target.mode, payload=payload,
+            created_at=result.now, incident_id=incident.id, parent_id=parent,
+        )  # fmt: skip
+
+    if kind in ("open", "update") and parent_id is None:
+        payload = blocks.parent(incident, info, result=cp, link=link, evidence_rows=settings.evidence_rows)
+        new_id = put("open", payload)
+        incidents.set_parent(conn, incident.id or 0, new_id)
+        return _with_parent(incident, new_id), 1
+    if parent_id is None:
+        return incident, 0  # a reply or resolution of an incident never posted: nothing to thread under
+    standalone = target.mode == "webhook"
+    count = 0
+    if kind in ("reply", "resolve"):
+        payload = blocks.reply(incident, info, reason, standalone=standalone)
+        put("reply", payload, parent_id)
+        count += 1
+    if kind in ("update", "resolve") and target.mode == "token":
+        payload = blocks.parent(incident, info, result=cp, link=link, evidence_rows=settings.evidence_rows)
+        put("update", payload, parent_id)
+        count += 1
+    return incident, count
+
+
+def _with_parent(incident: Incident, outbox_id: int) -> Incident:
+    from dataclasses import replace
+
+    return replace(incident, parent_outbox_id=outbox_id)
+
+
+def _canary_severity(name: str) -> str:
+    from pipeline_canary.canaries import registry
+    from pipeline_canary.errors import UnknownCheckpointError
+
+    try:
+        return registry.get(name).severity
+    except UnknownCheckpointError:
+        return "warning"
+
+
+def deliver_pending(config: CanaryConfig, *, state: SQLiteState | None = None) -> int:
+    """Flush the outbox (the scheduler calls this on shutdown); returns how many messages went out."""
+    from pipeline_canary.alerting.slack import SlackDelivery
+
+    state = state or _state(config)
+    target = slack_target(config.alerting)
+    return SlackDelivery(state, target, config.alerting).deliver_pending()
+
+
+def alert_sink(config: CanaryConfig, result: RunResult) -> None:
+    """Session sink: incidents and outbox first (durable), then delivery (best effort)."""
+    if not config.alerting.enabled:
+        return
+    state = _state(config)
+    queued = enqueue_run(config, result, state=state)
+    if queued:
+        log.info("queued %d alert message(s) for run %s", queued, result.run_id)
+    try:
+        deliver_pending(config, state=state)
+    finally:
+        outbox.prune(state, result.now - OUTBOX_RETENTION)
+
+
+def metrics_sink(config: CanaryConfig, result: RunResult) -> None:
+    """Session sink: one batched CreateTimeSeries call, when a project is configured."""
+    if not config.metrics.enabled:
+        return
+    from pipeline_canary.alerting.metrics import write_run_metrics
+
+    write_run_metrics(config.metrics, result)

@@ -1,0 +1,174 @@
+"""Block Kit payloads for incident messages, each section kept under Slack's 3,000-character limit.
+
+A parent message says what broke in the pipeline's words, the observed value against the
+threshold, a short evidence summary, the runbook and a link to the run's Data Docs page; its edits
+carry "failing since", runs and the latest value. Replies are short. Every payload has ``text``
+(notifications, webhook fallbacks) next to ``blocks``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from pipeline_canary.alerting.incidents import BLIND, Incident
+from pipeline_canary.results import CheckpointResult
+
+SECTION_LIMIT = 2900  # Slack rejects section text of 3,000 characters or more
+HEADER_LIMIT = 150
+_ICON = {"critical": "🔴", "warning": "🟠", "resolved": "✅", "blind": "🙈"}
+
+
+@dataclass(frozen=True)
+class CanaryInfo:
+    """What the canary protects, in the pipeline's words (from the canary registry)."""
+
+    title: str
+    description: str
+    runbook: str
+
+    @classmethod
+    def lookup(cls, checkpoint: str) -> CanaryInfo:
+        from pipeline_canary.canaries import registry
+        from pipeline_canary.errors import UnknownCheckpointError
+
+        try:
+            canary = registry.get(checkpoint)
+        except UnknownCheckpointError:
+            return cls(title=checkpoint, description="", runbook="")
+        return cls(title=canary.title, description=canary.description, runbook=canary.runbook)
+
+
+def docs_url(docs_path: str | None, base_url: str | None) -> str | None:
+    """A link to a Data Docs page: under ``base_url`` when published, else the local file."""
+    if not docs_path:
+        return None
+    if base_url:
+        parts = PurePosixPath(docs_path).parts
+        rel = parts[parts.index("local_site") + 1 :] if "local_site" in parts else parts[-3:]
+        return base_url.rstrip("/") + "/" + quote("/".join(rel))
+    return "file://" + quote(docs_path)
+
+
+def fit(lines: list[str], limit: int = SECTION_LIMIT, more: str = "") -> str:
+    """Join lines, cutting whole lines with "+N more" so the result stays under ``limit``."""
+    text = "\n".join(lines)
+    if len(text) <= limit:
+        return text
+    kept: list[str] = []
+    for i, line in enumerate(lines):
+        tail = f"\n… +{len(lines) - i} more{more}"
+        if len("\n".join([*kept, line])) + len(tail) + 20 > limit:
+            return "\n".join(kept) + f"\n… +{len(lines) - i} more{more}"
+        kept.append(line)
+    return text[:limit]  # pragma: no cover - unreachable: the loop returns first
+
+
+def _when(value: dt.datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "NULL"
+    return str(int(value)) if float(value).is_integer() else f"{value:.4g}"
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
+
+
+def _row(row: dict[str, Any]) -> str:
+    text = ", ".join(f"{k}={v}" for k, v in row.items())
+    return text if len(text) <= 200 else text[:197] + "…"
+
+
+def evidence_lines(result: CheckpointResult | None, rows: int, link: str | None) -> str:
+    """A short summary of the evidence: the checkpoint's own sentence and a few rows per table."""
+    if result is None:
+        return ""
+    lines = [result.message] if result.message else []
+    more = f" (see <{link}|Data Docs>)" if link and link.startswith("http") else " (see Data Docs)"
+    for name, records in result.evidence.items():
+        if not records:
+            continue
+        lines.append(f"*{name}* ({len(records)}):")
+        shown = [f"• `{_row(r)}`" for r in records[:rows]]
+        if len(records) > rows:
+            shown.append(f"… +{len(records) - rows} more{more}")
+        lines.extend(shown)
+    return fit(lines, more=more)
+
+
+def title(incident: Incident, info: CanaryInfo) -> str:
+    if incident.check == BLIND:
+        return f"{info.title}: canary is blind ({incident.checkpoint} cannot run)"
+    return f"{info.title}: {incident.check}"
+
+
+def parent(
+    incident: Incident,
+    info: CanaryInfo,
+    *,
+    result: CheckpointResult | None = None,
+    link: str | None = None,
+    evidence_rows: int = 8,
+) -> dict[str, Any]:
+    """The parent message of an incident, as first posted and as edited on every run."""
+    resolved = incident.status == "resolved"
+    icon = _ICON["resolved"] if resolved else _ICON["blind"] if incident.check == BLIND else _ICON[incident.severity]
+    label = "RESOLVED" if resolved else incident.severity.upper()
+    head = f"{icon} {label} · {title(incident, info)}"[:HEADER_LIMIT]
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": head, "emoji": True}}]
+    what = [info.description] if info.description else []
+    what.append(f"_{incident.message}_" if incident.message else "")
+    blocks.append(_section(fit([w for w in what if w])))
+    if incident.check == BLIND:
+        value_line = f"*Errored runs:* {incident.runs}"
+    else:
+        value_line = f"*Observed:* {_num(incident.last_value)}   *Threshold:* {incident.threshold or '-'}"
+    status = (
+        f"resolved {_when(incident.resolved_at)}" if resolved else f"failing since {_when(incident.first_failed_at)}"
+    )
+    facts = [
+        value_line,
+        f"*Status:* {status}   *Runs:* {incident.runs}   *Latest:* {_when(incident.last_seen_at)}",
+        f"*Checkpoint:* `{incident.checkpoint}`   *Check:* `{incident.check}`   *Severity:* {incident.severity}",
+    ]
+    blocks.append(_section("\n".join(facts)))
+    evidence = "" if resolved else evidence_lines(result, evidence_rows, link)
+    if evidence:
+        blocks.append(_section("*Evidence*\n" + evidence))
+    if info.runbook and not resolved:
+        blocks.append(_section(fit(["*Runbook:* " + info.runbook])))
+    if link:
+        target = f"<{link}|Data Docs for this run>" if link.startswith("http") else f"Data Docs: `{link}`"
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": target[:SECTION_LIMIT]}]})
+    text = f"{label}: {title(incident, info)} (observed {_num(incident.last_value)}, {status})"
+    return {"text": text[:SECTION_LIMIT], "blocks": blocks}
+
+
+def reply(incident: Incident, info: CanaryInfo, reason: str, *, standalone: bool = False) -> dict[str, Any]:
+    """A thread reply (or, in webhook mode, a standalone follow-up that names the incident)."""
+    if incident.status == "resolved":
+        body = f"{_ICON['resolved']} Resolved at {_when(incident.resolved_at)} after {incident.runs} failing runs"
+        if incident.check != BLIND:
+            body += f" (last failing value {_num(incident.last_value)})"
+    elif reason == "changed":
+        body = f"📈 Value changed: {_num(incident.last_value)} (threshold {incident.threshold or '-'})"
+    else:
+        body = (
+            f"⏰ Still failing since {_when(incident.first_failed_at)}: {incident.runs} runs, "
+            f"latest {_num(incident.last_value)}"
+        )
+    if standalone:
+        body = f"*{title(incident, info)}* · {body}"
+    return {"text": body[:SECTION_LIMIT], "blocks": [_section(body)]}
+
+
+def test_message(channel: str, now: dt.datetime) -> dict[str, Any]:
+    text = f"🧪 pipeline-canary test message to {channel} at {_when(now)}: alerts can reach this channel."
+    return {"text": text, "blocks": [_section(text)]}

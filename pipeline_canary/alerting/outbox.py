@@ -1,0 +1,207 @@
+"""The durable alert outbox: every message is written here before it is sent.
+
+A row is ``pending`` until Slack confirms it (``sent``, with the message ``ts``); an edit overtaken
+by a newer edit of the same parent is ``superseded``; an edit in webhook mode (impossible there) is
+``skipped``; a message Slack refuses for good (``invalid_blocks``, ``channel_not_found``) is
+``rejected``. ``attempts`` is committed *before* each send, so after a crash a row with attempts is
+known to be possibly delivered and is looked up in Slack before it is sent again.
+
+Rows hold the channel, the mode and the rendered payload only, never a token or a webhook URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pipeline_canary.state.sqlite import SQLiteState, register_schema
+
+Kind = Literal["open", "update", "reply", "test"]
+Status = Literal["pending", "sent", "superseded", "skipped", "rejected"]
+
+register_schema(
+    "alert_outbox",
+    """
+    CREATE TABLE IF NOT EXISTS alert_outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        uid TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        incident_id INTEGER,
+        parent_id INTEGER REFERENCES alert_outbox (id),
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        attempted_at TEXT,
+        sent_at TEXT,
+        ts TEXT,
+        channel_id TEXT,
+        last_error TEXT
+    );
+    CREATE INDEX IF NOT EXISTS alert_outbox_by_status ON alert_outbox (status, id);
+    CREATE TABLE IF NOT EXISTS alert_channels (
+        name TEXT PRIMARY KEY,
+        channel_id TEXT NOT NULL
+    );
+    """,
+)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    uid: str
+    kind: str
+    channel: str
+    mode: str
+    payload: dict[str, Any]
+    incident_id: int | None
+    parent_id: int | None
+    status: str
+    attempts: int
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    ts: str | None
+    channel_id: str | None
+    last_error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "channel": self.channel,
+            "mode": self.mode,
+            "incident_id": self.incident_id,
+            "parent_id": self.parent_id,
+            "status": self.status,
+            "attempts": self.attempts,
+            "created_at": self.created_at.isoformat(),
+            "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+            "ts": self.ts,
+            "last_error": self.last_error,
+            "text": self.payload.get("text", ""),
+        }
+
+
+def _from_row(r: Any) -> OutboxRow:
+    return OutboxRow(
+        id=r["id"],
+        uid=r["uid"],
+        kind=r["kind"],
+        channel=r["channel"],
+        mode=r["mode"],
+        payload=json.loads(r["payload"]),
+        incident_id=r["incident_id"],
+        parent_id=r["parent_id"],
+        status=r["status"],
+        attempts=r["attempts"],
+        created_at=dt.datetime.fromisoformat(r["created_at"]),
+        sent_at=dt.datetime.fromisoformat(r["sent_at"]) if r["sent_at"] else None,
+        ts=r["ts"],
+        channel_id=r["channel_id"],
+        last_error=r["last_error"],
+    )
+
+
+def enqueue(
+    conn: Any,
+    *,
+    kind: Kind,
+    channel: str,
+    mode: str,
+    payload: dict[str, Any],
+    created_at: dt.datetime,
+    incident_id: int | None = None,
+    parent_id: int | None = None,
+) -> int:
+    """Add a message inside the caller's transaction (with the incident change that caused it)."""
+    cur = conn.execute(
+        "INSERT INTO alert_outbox (uid, kind, channel, mode, payload, incident_id, parent_id, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (uuid.uuid4().hex, kind, channel, mode, json.dumps(payload), incident_id, parent_id, created_at.isoformat()),
+    )
+    return int(cur.lastrowid)
+
+
+def get(state: SQLiteState, outbox_id: int) -> OutboxRow | None:
+    row = state.read().execute("SELECT * FROM alert_outbox WHERE id = ?", (outbox_id,)).fetchone()
+    return _from_row(row) if row else None
+
+
+def pending(state: SQLiteState) -> list[OutboxRow]:
+    rows = state.read().execute("SELECT * FROM alert_outbox WHERE status = 'pending' ORDER BY id").fetchall()
+    return [_from_row(r) for r in rows]
+
+
+def rows(state: SQLiteState, *, limit: int = 200, status: str | None = None) -> list[OutboxRow]:
+    sql = "SELECT * FROM alert_outbox" + (" WHERE status = ?" if status else "") + " ORDER BY id DESC LIMIT ?"
+    params: tuple[Any, ...] = (status, limit) if status else (limit,)
+    return [_from_row(r) for r in state.read().execute(sql, params).fetchall()]
+
+
+def counts(state: SQLiteState) -> dict[str, int]:
+    found = state.read().execute("SELECT status, COUNT(*) AS n FROM alert_outbox GROUP BY status").fetchall()
+    return {r["status"]: r["n"] for r in found}
+
+
+def record_attempt(state: SQLiteState, outbox_id: int, at: dt.datetime) -> None:
+    """Committed before the request goes out: from now on the row may already be in Slack."""
+    with state.transaction() as conn:
+        conn.execute(
+            "UPDATE alert_outbox SET attempts = attempts + 1, attempted_at = COALESCE(attempted_at, ?) WHERE id = ?",
+            (at.isoformat(), outbox_id),
+        )
+
+
+def mark_sent(
+    state: SQLiteState, outbox_id: int, *, at: dt.datetime, ts: str | None = None, channel_id: str | None = None
+) -> None:
+    with state.transaction() as conn:
+        conn.execute(
+            "UPDATE alert_outbox SET status = 'sent', sent_at = ?, ts = COALESCE(?, ts), "
+            "channel_id = COALESCE(?, channel_id), last_error = NULL WHERE id = ?",
+            (at.isoformat(), ts, channel_id, outbox_id),
+        )
+
+
+def mark(state: SQLiteState, outbox_ids: list[int], status: Status, error: str | None = None) -> None:
+    if not outbox_ids:
+        return
+    with state.transaction() as conn:
+        conn.executemany(
+            "UPDATE alert_outbox SET status = ?, last_error = COALESCE(?, last_error) WHERE id = ?",
+            [(status, error, i) for i in outbox_ids],
+        )
+
+
+def note_error(state: SQLiteState, outbox_id: int, error: str) -> None:
+    with state.transaction() as conn:
+        conn.execute("UPDATE alert_outbox SET last_error = ? WHERE id = ?", (error[:500], outbox_id))
+
+
+def channel_id(state: SQLiteState, name: str) -> str | None:
+    row = state.read().execute("SELECT channel_id FROM alert_channels WHERE name = ?", (name,)).fetchone()
+    return str(row["channel_id"]) if row else None
+
+
+def remember_channel(state: SQLiteState, name: str, ident: str) -> None:
+    with state.transaction() as conn:
+        conn.execute("INSERT OR REPLACE INTO alert_channels VALUES (?, ?)", (name, ident))
+
+
+def prune(state: SQLiteState, older_than: dt.datetime) -> int:
+    """Forget delivered, superseded and skipped rows older than ``older_than`` (parents of open incidents stay)."""
+    with state.transaction() as conn:
+        return int(
+            conn.execute(
+                "DELETE FROM alert_outbox WHERE status IN ('sent', 'superseded', 'skipped') AND created_at < ? "
+                "AND id NOT IN (SELECT parent_id FROM alert_outbox WHERE parent_id IS NOT NULL) "
+                "AND id NOT IN (SELECT parent_outbox_id FROM alert_incidents WHERE parent_outbox_id IS NOT NULL)",
+                (older_than.isoformat(),),
+            ).rowcount
+        )

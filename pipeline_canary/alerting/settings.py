@@ -1,0 +1,172 @@
+"""The ``[alerting]`` and ``[metrics]`` configuration sections and the Slack secrets.
+
+Secrets never live in the configuration file or in these models: the bot token and the webhook URL
+are read from ``CANARY_SLACK_TOKEN`` / ``CANARY_SLACK_WEBHOOK_URL`` when the configuration is
+validated (so a missing or malformed one fails at start-up) and again, by :func:`slack_target`,
+when a message is sent. ``CANARY_SLACK_CHANNEL`` and ``CANARY_SLACK_API_URL`` override the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from pipeline_canary.errors import ConfigError
+
+TOKEN_ENV = "CANARY_SLACK_TOKEN"
+WEBHOOK_ENV = "CANARY_SLACK_WEBHOOK_URL"
+CHANNEL_ENV = "CANARY_SLACK_CHANNEL"
+API_URL_ENV = "CANARY_SLACK_API_URL"
+DEFAULT_API_URL = "https://slack.com/api/"
+
+_TOKEN_RE = re.compile(r"xox[abpr]-[A-Za-z0-9-]{8,250}")
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CheckpointAlerting(_Section):
+    """Per-checkpoint overrides: severity (else the canary's own) and the channel to route to."""
+
+    severity: Literal["critical", "warning"] | None = None
+    channel: str | None = None
+
+
+class AlertingConfig(_Section):
+    enabled: bool = True
+    slack: Literal["auto", "token", "webhook", "off"] = Field(
+        default="auto",
+        description="auto: bot token if CANARY_SLACK_TOKEN is set, else the webhook, else Slack is off",
+    )
+    channel: str = "#canary-alerts"
+    api_url: str | None = None
+    docs_base_url: str | None = None
+    failures_before_alert: int = Field(default=2, ge=1, description="K for 'warning' checkpoints")
+    errored_before_blind: int = Field(default=3, ge=1, description="errored runs before 'canary is blind'")
+    reminder_hours: float = Field(default=4.0, gt=0)
+    material_change_pct: float = Field(default=20.0, ge=0)
+    max_attempts: int = Field(default=4, ge=1, description="tries per message per delivery pass")
+    backoff_s: float = Field(default=1.0, ge=0)
+    max_retry_after_s: float = Field(default=30.0, ge=0)
+    timeout_s: float = Field(default=10.0, gt=0)
+    evidence_rows: int = Field(default=8, ge=0)
+    checkpoints: dict[str, CheckpointAlerting] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _env_overrides(cls, data: Any) -> Any:
+        data = dict(data or {}) if isinstance(data, Mapping) else data
+        if isinstance(data, dict):
+            if os.environ.get(CHANNEL_ENV):
+                data["channel"] = os.environ[CHANNEL_ENV]
+            if os.environ.get(API_URL_ENV):
+                data["api_url"] = os.environ[API_URL_ENV]
+        return data
+
+    @field_validator("api_url", "docs_base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                check_url(value, "URL")
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _secrets_present_and_well_formed(self) -> AlertingConfig:
+        if self.enabled:
+            try:
+                slack_target(self)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
+    def severity_for(self, checkpoint: str, default: str) -> str:
+        override = self.checkpoints.get(checkpoint)
+        return override.severity if override and override.severity else default
+
+    def channel_for(self, checkpoint: str) -> str:
+        override = self.checkpoints.get(checkpoint)
+        return override.channel if override and override.channel else self.channel
+
+
+class MetricsConfig(_Section):
+    """Cloud Monitoring time series; off unless ``project`` is set."""
+
+    project: str | None = None
+    environment: str = "production"
+    api_endpoint: str | None = Field(default=None, description="host:port; for local servers")
+    insecure: bool = False
+    timeout_s: float = Field(default=20.0, gt=0)
+
+    @property
+    def enabled(self) -> bool:
+        return self.project is not None
+
+
+def check_url(value: str, what: str) -> str:
+    """https anywhere, http only on loopback; the message never repeats the URL (it may be secret)."""
+    parts = urlsplit(value)
+    if not parts.netloc or parts.scheme not in ("https", "http"):
+        raise ConfigError(f"{what} is malformed: expected https://host/...")
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+        raise ConfigError(f"{what} must use https (plain http is accepted only on 127.0.0.1/localhost)")
+    return value
+
+
+@dataclass(frozen=True)
+class SlackTarget:
+    """How to reach Slack. ``repr`` hides the secrets so they never reach a log or traceback."""
+
+    mode: Literal["token", "webhook", "off"]
+    channel: str
+    api_url: str = DEFAULT_API_URL
+    token: str | None = None
+    webhook_url: str | None = None
+
+    def __repr__(self) -> str:
+        return f"SlackTarget(mode={self.mode!r}, channel={self.channel!r})"
+
+    __str__ = __repr__
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.token, self.webhook_url) if s)
+
+
+def slack_target(config: AlertingConfig, env: Mapping[str, str] | None = None) -> SlackTarget:
+    """Resolve the mode and secrets from the environment; ConfigError names the variable, not its value."""
+    env = os.environ if env is None else env
+    token = env.get(TOKEN_ENV, "").strip() or None
+    webhook = env.get(WEBHOOK_ENV, "").strip() or None
+    mode = config.slack
+    if not config.enabled or mode == "off":
+        return SlackTarget(mode="off", channel=config.channel)
+    if mode == "auto":
+        mode = "token" if token else "webhook" if webhook else "off"
+        if mode == "off":
+            return SlackTarget(mode="off", channel=config.channel)
+    if mode == "token":
+        if not token:
+            raise ConfigError(f"alerting.slack = 'token' but {TOKEN_ENV} is not set (put the bot token there)")
+        if not _TOKEN_RE.fullmatch(token):
+            raise ConfigError(f"{TOKEN_ENV} is malformed: expected a Slack bot token starting with 'xoxb-'")
+        api_url = config.api_url or DEFAULT_API_URL
+        return SlackTarget(mode="token", channel=config.channel, api_url=_slash(api_url), token=token)
+    if not webhook:
+        raise ConfigError(f"alerting.slack = 'webhook' but {WEBHOOK_ENV} is not set")
+    check_url(webhook, WEBHOOK_ENV)
+    return SlackTarget(mode="webhook", channel=config.channel, webhook_url=webhook)
+
+
+def _slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"

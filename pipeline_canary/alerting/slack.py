@@ -1,0 +1,313 @@
+"""Delivery of outbox rows to Slack: bot token (Web API) or incoming webhook.
+
+Token mode posts parents with ``chat.postMessage``, edits them with ``chat.update`` and threads
+replies with ``thread_ts``. Every post carries message ``metadata`` naming its outbox row; a row that
+may already have reached Slack (an earlier attempt timed out, got a 5xx, or the process died before
+marking it) is first looked up with ``conversations.history`` / ``conversations.replies``
+(``include_all_metadata``), so it is never posted twice.
+
+Webhook mode cannot edit (edits are ``skipped``) and cannot look anything up: replies become plain
+follow-up posts, and a crash in the short window between Slack's answer and the ``sent`` mark
+re-posts that one message on the next run (at-least-once). The window is one SQLite commit.
+
+Retries: 429 waits ``Retry-After``; 5xx and connection errors back off exponentially; after
+``max_attempts`` the row stays pending for the next run and the pass stops (Slack is down).
+Tokens and webhook URLs never reach a log line, an outbox row or an exception message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pipeline_canary.alerting import outbox
+from pipeline_canary.alerting.outbox import OutboxRow
+from pipeline_canary.alerting.settings import AlertingConfig, SlackTarget
+from pipeline_canary.errors import DeliveryError
+from pipeline_canary.state.sqlite import SQLiteState
+
+log = logging.getLogger(__name__)
+EVENT_TYPE = "pipeline_canary_alert"
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
+_TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+
+
+class Rejected(DeliveryError):
+    """Slack refused the message for good (bad blocks, unknown channel): retrying cannot help."""
+
+
+class _Retry(Exception):
+    def __init__(self, reason: str, *, wait_s: float | None = None, maybe_sent: bool = True) -> None:
+        super().__init__(reason)
+        self.wait_s, self.maybe_sent = wait_s, maybe_sent
+
+
+class _Redact(logging.Filter):
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(s in message for s in self.secrets):
+            record.msg, record.args = redact(message, self.secrets), None
+        return True
+
+
+def redact(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "[redacted]")
+    return re.sub(r"xox[abpr]-[A-Za-z0-9-]+", "[redacted-token]", text)
+
+
+def sdk_logger(target: SlackTarget) -> logging.Logger:
+    """The logger slack_sdk writes to: never DEBUG (it would print headers and URLs), always redacted."""
+    logger = logging.getLogger("pipeline_canary.alerting.slack_sdk")
+    logger.setLevel(logging.WARNING)
+    for old in [f for f in logger.filters if isinstance(f, _Redact)]:
+        logger.removeFilter(old)
+    logger.addFilter(_Redact(target.secrets))
+    return logger
+
+
+class SlackDelivery:
+    """Flushes the outbox in id order; one instance per delivery pass."""
+
+    def __init__(
+        self,
+        state: SQLiteState,
+        target: SlackTarget,
+        config: AlertingConfig,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.state, self.target, self.config = state, target, config
+        self.sleep, self.clock = sleep, clock
+        self._client: Any = None
+        self._webhook: Any = None
+
+    # --- clients (slack_sdk is imported only when something is delivered) -----------------------
+    def client(self) -> Any:
+        if self._client is None:
+            from slack_sdk import WebClient
+
+            self._client = WebClient(
+                token=self.target.token,
+                base_url=self.target.api_url,
+                timeout=max(1, round(self.config.timeout_s)),
+                retry_handlers=[],  # retries are ours: a blind re-post could duplicate a message
+                logger=sdk_logger(self.target),
+            )
+        return self._client
+
+    def webhook(self) -> Any:
+        if self._webhook is None:
+            from slack_sdk.webhook import WebhookClient
+
+            self._webhook = WebhookClient(
+                self.target.webhook_url or "",
+                timeout=max(1, round(self.config.timeout_s)),
+                retry_handlers=[],
+                logger=sdk_logger(self.target),
+            )
+        return self._webhook
+
+    # --- the pass -------------------------------------------------------------------------------
+    def deliver_pending(self) -> int:
+        """Send every deliverable pending row; returns how many were delivered."""
+        if self.target.mode == "off":
+            return 0
+        rows = self._coalesce(outbox.pending(self.state))
+        delivered = 0
+        for row in rows:
+            if row.kind == "update" and self.target.mode == "webhook":
+                outbox.mark(self.state, [row.id], "skipped", "webhook mode cannot edit messages")
+                continue
+            parent = outbox.get(self.state, row.parent_id) if row.parent_id else None
+            if parent is not None and parent.status != "sent" and self.target.mode == "token":
+                if parent.status == "pending":
+                    continue  # the parent is not in Slack yet; this row waits for it
+                outbox.mark(self.state, [row.id], "rejected", f"parent message {parent.id} was {parent.status}")
+                continue
+            try:
+                ts, channel_id = self._deliver(row, parent)
+            except Rejected as exc:
+                outbox.mark(self.state, [row.id], "rejected", self._clean(str(exc)))
+                log.error("Slack rejected outbox message %s (%s): %s", row.id, row.kind, self._clean(str(exc)))
+                continue
+            except DeliveryError as exc:
+                outbox.note_error(self.state, row.id, self._clean(str(exc)))
+                log.warning("Slack unreachable; %d message(s) stay queued: %s", len(rows) - delivered,
+                            self._clean(str(exc)))  # fmt: skip
+                break
+            outbox.mark_sent(self.state, row.id, at=self.clock(), ts=ts, channel_id=channel_id)
+            delivered += 1
+        return delivered
+
+    def _coalesce(self, rows: list[OutboxRow]) -> list[OutboxRow]:
+        """Of several pending edits of one parent only the newest matters; the rest are superseded."""
+        newest: dict[int, int] = {}
+        for row in rows:
+            if row.kind == "update" and row.parent_id is not None:
+                newest[row.parent_id] = row.id
+        stale = [r.id for r in rows if r.kind == "update" and r.parent_id is not None and newest[r.parent_id] != r.id]
+        outbox.mark(self.state, stale, "superseded")
+        return [r for r in rows if r.id not in stale]
+
+    def _clean(self, text: str) -> str:
+        return redact(text, self.target.secrets)
+
+    # --- one row, with retries ------------------------------------------------------------------
+    def _deliver(self, row: OutboxRow, parent: OutboxRow | None) -> tuple[str | None, str | None]:
+        maybe_sent = row.attempts > 0
+        last = "no attempt"
+        for attempt in range(self.config.max_attempts):
+            try:
+                if maybe_sent and self.target.mode == "token" and row.kind != "update":
+                    found = self._lookup(row, parent)
+                    if found is not None:
+                        log.info("outbox message %s was already in Slack (ts %s); not re-sending", row.id, found[0])
+                        return found
+                outbox.record_attempt(self.state, row.id, self.clock())
+                if self.target.mode == "webhook":
+                    return self._send_webhook(row, parent)
+                return self._send_token(row, parent)
+            except _Retry as exc:
+                last = str(exc)
+                maybe_sent = maybe_sent or exc.maybe_sent
+                if attempt + 1 < self.config.max_attempts:
+                    wait = exc.wait_s if exc.wait_s is not None else self.config.backoff_s * 2**attempt
+                    self.sleep(min(wait, self.config.max_retry_after_s))
+        raise DeliveryError(f"gave up after {self.config.max_attempts} attempts: {last}")
+
+    def _payload(self, row: OutboxRow, parent: OutboxRow | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"text": row.payload.get("text", ""), "blocks": row.payload.get("blocks")}
+        if row.kind != "update":
+            body["metadata"] = {
+                "event_type": EVENT_TYPE,
+                "event_payload": {"outbox_uid": row.uid, "outbox_id": row.id, "kind": row.kind},
+            }
+        return body
+
+    def _send_token(self, row: OutboxRow, parent: OutboxRow | None) -> tuple[str | None, str | None]:
+        from slack_sdk.errors import SlackApiError
+
+        body = self._payload(row, parent)
+        try:
+            if row.kind == "update":
+                if parent is None or not parent.ts or not parent.channel_id:
+                    raise Rejected("an edit needs its parent message's channel and ts")
+                resp = self.client().chat_update(channel=parent.channel_id, ts=parent.ts, **body)
+                return parent.ts, parent.channel_id
+            if parent is not None:
+                resp = self.client().chat_postMessage(
+                    channel=parent.channel_id or row.channel, thread_ts=parent.ts, **body
+                )
+            else:
+                resp = self.client().chat_postMessage(channel=row.channel, **body)
+        except SlackApiError as exc:
+            raise self._classify(exc.response.status_code, exc.response.headers, _error(exc.response)) from None
+        except OSError as exc:  # URLError, timeouts, refused and reset connections
+            raise _Retry(f"connection error: {type(exc).__name__}: {self._clean(str(exc))}") from None
+        channel_id = resp.get("channel")
+        if channel_id and not parent:
+            outbox.remember_channel(self.state, row.channel, channel_id)
+        return resp.get("ts"), channel_id
+
+    def _send_webhook(self, row: OutboxRow, parent: OutboxRow | None) -> tuple[str | None, str | None]:
+        body = {"text": row.payload.get("text", ""), "blocks": row.payload.get("blocks")}
+        try:
+            resp = self.webhook().send_dict(body)
+        except OSError as exc:
+            raise _Retry(f"connection error: {type(exc).__name__}: {self._clean(str(exc))}") from None
+        if resp.status_code == 200:
+            return None, None
+        raise self._classify(resp.status_code, resp.headers or {}, str(resp.body or "")[:200])
+
+    def _classify(self, status: int, headers: Any, error: str) -> Exception:
+        if status == 429 or error == "ratelimited":
+            retry_after = _header(headers, "Retry-After")
+            return _Retry("rate limited (429)", wait_s=float(retry_after or 1), maybe_sent=False)
+        if status >= 500 or error in _TRANSIENT:
+            return _Retry(f"Slack answered {status} {error}".strip())
+        return Rejected(f"Slack answered {status}: {error or 'error'}")
+
+    # --- idempotency: was this row already posted? ----------------------------------------------
+    def _lookup(self, row: OutboxRow, parent: OutboxRow | None) -> tuple[str | None, str | None] | None:
+        from slack_sdk.errors import SlackApiError
+
+        channel_id: str | None
+        try:
+            if parent is not None and parent.ts and parent.channel_id:
+                channel_id = parent.channel_id
+                pages = self._pages("conversations_replies", channel=channel_id, ts=parent.ts)
+            else:
+                channel_id = self._channel_id(row.channel)
+                if channel_id is None:
+                    log.warning("cannot resolve channel %s to check for message %s; sending", row.channel, row.id)
+                    return None
+                since = self._first_attempt(row) - 300
+                pages = self._pages("conversations_history", channel=channel_id, oldest=f"{since:.6f}")
+            for message in pages:
+                meta = message.get("metadata") or {}
+                payload = meta.get("event_payload") or {}
+                if meta.get("event_type") == EVENT_TYPE and payload.get("outbox_uid") == row.uid:
+                    return str(message["ts"]), channel_id
+        except SlackApiError as exc:
+            raise self._classify(exc.response.status_code, exc.response.headers, _error(exc.response)) from None
+        except OSError as exc:
+            raise _Retry(f"connection error during lookup: {type(exc).__name__}") from None
+        return None
+
+    def _first_attempt(self, row: OutboxRow) -> float:
+        found = self.state.read().execute("SELECT attempted_at FROM alert_outbox WHERE id = ?", (row.id,)).fetchone()
+        value = found["attempted_at"] if found else None
+        return dt.datetime.fromisoformat(value).timestamp() if value else row.created_at.timestamp()
+
+    def _pages(self, method: str, **params: Any) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        cursor = None
+        for _ in range(20):
+            resp = getattr(self.client(), method)(include_all_metadata=True, limit=200, cursor=cursor, **params)
+            messages.extend(resp.get("messages") or [])
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return messages
+
+    def _channel_id(self, name: str) -> str | None:
+        if _CHANNEL_ID.fullmatch(name):
+            return name
+        known = outbox.channel_id(self.state, name)
+        if known:
+            return known
+        cursor = None
+        for _ in range(50):
+            resp = self.client().conversations_list(
+                types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor
+            )
+            for channel in resp.get("channels") or []:
+                if channel.get("name") == name.lstrip("#"):
+                    outbox.remember_channel(self.state, name, channel["id"])
+                    return str(channel["id"])
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return None
+
+
+def _error(response: Any) -> str:
+    data = response.data if isinstance(getattr(response, "data", None), dict) else {}
+    return str(data.get("error", ""))
+
+
+def _header(headers: Any, name: str) -> str | None:
+    for key, value in dict(headers or {}).items():
+        if key.lower() == name.lower():
+            return str(value[0] if isinstance(value, list) else value)
+    return None

@@ -1,0 +1,267 @@
+"""A local HTTP server that speaks enough of Slack's Web API and incoming webhooks for real clients.
+
+It keeps channels, messages (with metadata, edits and threads) like Slack does, answers
+``auth.test``, ``chat.postMessage``, ``chat.update``, ``conversations.history`` / ``.replies`` /
+``.list`` and webhook posts, validates Block Kit limits (``invalid_blocks``), records every call,
+and can be told to misbehave on write calls: answer 429 with Retry-After, answer 500, hang, or
+store the message and then hang (what a crash between send and mark looks like from Slack's side).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+WRITE_METHODS = ("chat.postMessage", "chat.update", "webhook")
+TOKEN = "xoxb-1111111111-2222222222-localtestTOKENsecret"
+WEBHOOK_PATH = "/services/T0LOCAL/B0LOCAL/localWEBHOOKsecret0001"
+
+
+@dataclass
+class Call:
+    method: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    status: int = 0
+
+
+@dataclass
+class Message:
+    ts: str
+    channel: str
+    text: str
+    blocks: list[dict[str, Any]] | None
+    metadata: dict[str, Any] | None
+    thread_ts: str | None = None
+    edits: list[dict[str, Any]] = field(default_factory=list)
+
+
+class SlackServer:
+    def __init__(self, token: str = TOKEN, channels: tuple[str, ...] = ("canary-alerts", "critical-alerts")) -> None:
+        self.token = token
+        self.channels = {f"C0LOCAL{i:04d}": name for i, name in enumerate(channels, 1)}
+        self.webhook_channel = next(iter(self.channels))
+        self.messages: list[Message] = []
+        self.calls: list[Call] = []
+        self.faults: list[tuple[str, float]] = []  # (kind, seconds) consumed by write calls
+        self.release = threading.Event()
+        self.stored = threading.Event()  # set when a process_then_hang fault has stored its message
+        self._lock = threading.Lock()
+        self._clock = time.time()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    # --- control ----------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/"
+
+    @property
+    def webhook_url(self) -> str:
+        return self.url + WEBHOOK_PATH
+
+    def start(self) -> SlackServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.release.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def fail(self, kind: str, times: int = 1, seconds: float = 0.0) -> None:
+        """Queue faults for the next write calls: '500', '429' (Retry-After seconds), 'hang', 'store_then_hang'."""
+        with self._lock:
+            self.faults.extend([(kind, seconds)] * times)
+
+    # --- what happened ----------------------------------------------------------------------------
+    def parents(self) -> list[Message]:
+        return [m for m in self.messages if m.thread_ts is None]
+
+    def replies(self, parent: Message) -> list[Message]:
+        return [m for m in self.messages if m.thread_ts == parent.ts]
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    # --- Slack semantics --------------------------------------------------------------------------
+    def _next_ts(self) -> str:
+        self._clock = max(self._clock + 0.000100, time.time())
+        return f"{self._clock:.6f}"
+
+    def _channel_id(self, ref: str, *, ids_only: bool = False) -> str | None:
+        if ref in self.channels:
+            return ref
+        if ids_only:
+            return None
+        name = ref.lstrip("#")
+        return next((cid for cid, n in self.channels.items() if n == name), None)
+
+    def handle(self, method: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+        call = Call(method=method, body=body, headers=headers)
+        with self._lock:
+            self.calls.append(call)
+            fault = self.faults.pop(0) if method in WRITE_METHODS and self.faults else None
+        if fault is not None:
+            kind, seconds = fault
+            if kind == "500":
+                call.status = 500
+                return 500, {}, {"ok": False, "error": "internal_error"}
+            if kind == "429":
+                call.status = 429
+                return 429, {"Retry-After": str(int(seconds or 1))}, {"ok": False, "error": "ratelimited"}
+            if kind == "hang":
+                self.release.wait(seconds)
+                call.status = 599
+                return 500, {}, {"ok": False, "error": "request_timeout"}
+        if method != "webhook" and headers.get("authorization") != f"Bearer {self.token}":
+            return 200, {}, {"ok": False, "error": "invalid_auth" if headers.get("authorization") else "not_authed"}
+        with self._lock:
+            status, extra, answer = self._dispatch(method, body)
+        call.status = status
+        if fault is not None and fault[0] == "store_then_hang":
+            self.stored.set()
+            self.release.wait(fault[1])
+        return status, extra, answer
+
+    def _dispatch(self, method: str, body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        if method == "auth.test":
+            return 200, {}, {"ok": True, "team": "local", "user": "canary", "bot_id": "B0LOCAL"}
+        if method in ("chat.postMessage", "webhook", "chat.update") and _invalid_blocks(body.get("blocks")):
+            return (
+                (400, {}, "invalid_blocks")
+                if method == "webhook"
+                else (200, {}, {"ok": False, "error": "invalid_blocks"})
+            )
+        if method == "webhook":
+            self.messages.append(
+                Message(self._next_ts(), self.webhook_channel, body.get("text", ""), body.get("blocks"), None)
+            )
+            return 200, {}, "ok"
+        if method == "chat.postMessage":
+            cid = self._channel_id(str(body.get("channel", "")))
+            if cid is None:
+                return 200, {}, {"ok": False, "error": "channel_not_found"}
+            thread = body.get("thread_ts")
+            if thread and not any(m.ts == thread and m.channel == cid for m in self.messages):
+                return 200, {}, {"ok": False, "error": "thread_not_found"}
+            meta = body.get("metadata")
+            meta = json.loads(meta) if isinstance(meta, str) else meta
+            msg = Message(self._next_ts(), cid, body.get("text", ""), body.get("blocks"), meta, thread)
+            self.messages.append(msg)
+            return 200, {}, {"ok": True, "channel": cid, "ts": msg.ts, "message": {"text": msg.text}}
+        if method == "chat.update":
+            cid = self._channel_id(str(body.get("channel", "")), ids_only=True)
+            found = next((m for m in self.messages if m.channel == cid and m.ts == body.get("ts")), None)
+            if found is None:
+                return 200, {}, {"ok": False, "error": "channel_not_found" if cid is None else "message_not_found"}
+            found.edits.append({"text": body.get("text"), "blocks": body.get("blocks")})
+            found.text, found.blocks = body.get("text", found.text), body.get("blocks", found.blocks)
+            return 200, {}, {"ok": True, "channel": cid, "ts": found.ts}
+        if method in ("conversations.history", "conversations.replies"):
+            return self._history(method, body)
+        if method == "conversations.list":
+            chans = [{"id": cid, "name": n} for cid, n in self.channels.items()]
+            return 200, {}, {"ok": True, "channels": chans, "response_metadata": {"next_cursor": ""}}
+        return 404, {}, {"ok": False, "error": "unknown_method"}
+
+    def _history(self, method: str, q: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        cid = self._channel_id(str(q.get("channel", "")), ids_only=True)
+        if cid is None:
+            return 200, {}, {"ok": False, "error": "channel_not_found"}
+        if method == "conversations.history":
+            oldest = float(q.get("oldest") or 0)
+            found = [m for m in self.messages if m.channel == cid and m.thread_ts is None and float(m.ts) > oldest]
+            found.reverse()  # newest first, like Slack
+        else:
+            found = [
+                m for m in self.messages if m.channel == cid and (m.ts == q.get("ts") or m.thread_ts == q.get("ts"))
+            ]
+            if not found:
+                return 200, {}, {"ok": False, "error": "thread_not_found"}
+        start = int(q.get("cursor") or 0)
+        limit = int(q.get("limit") or 100)
+        page = found[start : start + limit]
+        with_meta = str(q.get("include_all_metadata", "")).lower() in ("1", "true")
+        out = [
+            {"type": "message", "ts": m.ts, "text": m.text, **({"thread_ts": m.thread_ts} if m.thread_ts else {}),
+             **({"metadata": m.metadata} if with_meta and m.metadata else {})}
+            for m in page
+        ]  # fmt: skip
+        more = start + limit < len(found)
+        return 200, {}, {"ok": True, "messages": out, "has_more": more,
+                         "response_metadata": {"next_cursor": str(start + limit) if more else ""}}  # fmt: skip
+
+
+def _invalid_blocks(blocks: Any) -> bool:
+    for block in blocks or []:
+        text = (block.get("text") or {}).get("text", "") if isinstance(block, dict) else ""
+        if block.get("type") == "section" and len(text) >= 3000:
+            return True
+        if block.get("type") == "header" and len(text) > 150:
+            return True
+    return False
+
+
+def _handler(server: SlackServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            pass
+
+        def _serve(self) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("content-length") or 0)
+            raw = self.rfile.read(length).decode() if length else ""
+            body: dict[str, Any] = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            if raw:
+                ctype = self.headers.get("content-type", "")
+                data = (
+                    json.loads(raw)
+                    if "json" in ctype or raw.startswith("{")
+                    else {k: v[-1] for k, v in parse_qs(raw).items()}
+                )
+                body.update(data)
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            if parts.path.startswith("/api/"):
+                method = parts.path.removeprefix("/api/")
+            elif parts.path == WEBHOOK_PATH:
+                method = "webhook"
+            else:
+                method = "unknown"
+            status, extra, answer = server.handle(method, body, headers)
+            payload = answer.encode() if isinstance(answer, str) else json.dumps(answer).encode()
+            try:
+                self.send_response(status)
+                self.send_header("content-type", "text/plain" if isinstance(answer, str) else "application/json")
+                self.send_header("content-length", str(len(payload)))
+                for key, value in extra.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        do_GET = do_POST = _serve
+
+    return Handler
+
+
+@contextmanager
+def running(**kwargs: Any) -> Iterator[SlackServer]:
+    server = SlackServer(**kwargs).start()
+    try:
+        yield server
+    finally:
+        server.stop()
