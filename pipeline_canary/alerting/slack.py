@@ -124,7 +124,7 @@ class SlackDelivery:
             return 0
         rows = self._coalesce(outbox.pending(self.state))
         delivered = 0
-        for row in rows:
+        for index, row in enumerate(rows):
             if row.kind == "update" and self.target.mode == "webhook":
                 outbox.mark(self.state, [row.id], "skipped", "webhook mode cannot edit messages")
                 continue
@@ -142,7 +142,7 @@ class SlackDelivery:
                 continue
             except DeliveryError as exc:
                 outbox.note_error(self.state, row.id, self._clean(str(exc)))
-                log.warning("Slack unreachable; %d message(s) stay queued: %s", len(rows) - delivered,
+                log.warning("Slack unreachable; %d message(s) stay queued: %s", len(rows) - index,
                             self._clean(str(exc)))  # fmt: skip
                 break
             outbox.mark_sent(self.state, row.id, at=self.clock(), ts=ts, channel_id=channel_id)
