@@ -99,6 +99,7 @@ class GXConfig(_Section):
 
 class StateConfig(_Section):
     path: Path = Path(DEFAULT_DEMO_DIR) / "state.sqlite"
+    retention_days: int = Field(default=90, ge=1)  # run history older than this (before the newest run) is pruned
 
 
 class CanaryConfig(BaseModel):

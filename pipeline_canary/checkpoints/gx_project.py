@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 
 DATASOURCE = "pipeline_canary"
 BATCH_DEFINITION = "metrics"
+# Data Docs stay bounded as history grows (GX re-renders every stored result otherwise): the store
+# keeps the newest results per checkpoint, the index lists at most that many, and a build renders
+# only pages that do not exist yet. Run history (observed values, outcomes) lives in the state store.
+VALIDATION_RESULTS_KEPT = 50  # per checkpoint
+VALIDATION_RESULTS_INDEXED = 200  # in GX's index page, over all checkpoints
 
 
 class GXProject:
@@ -131,6 +136,50 @@ class GXProject:
         return url.removeprefix("file://") if url else None
 
     def build_docs(self) -> str | None:
-        urls = self.context.build_data_docs()
+        """Prune old validation results, render the missing pages and the (capped) index."""
+        ctx = self.context
+        store = ctx.stores[ctx.validation_results_store_name]
+        by_suite: dict[str, list[Any]] = {}
+        for key in store.list_keys():
+            by_suite.setdefault(key.expectation_suite_identifier.name, []).append(key)
+        stored = self.project_dir / "uncommitted" / "validations"
+        site = self.project_dir / "uncommitted" / "data_docs" / "local_site" / "validations"
+        wanted: list[Any] = list(ctx.expectations_store.list_keys())
+        for keys in by_suite.values():
+            keys.sort(key=lambda k: k.run_id.run_time, reverse=True)
+            for old in keys[VALIDATION_RESULTS_KEPT:]:
+                store.remove_key(old)
+                _page(site, old).unlink(missing_ok=True)
+                _remove_empty_dirs(stored, site, old.to_tuple()[:-1])  # GX walks every folder
+            wanted += [k for k in keys[:VALIDATION_RESULTS_KEPT] if not _page(site, k).exists()]
+        urls = ctx.build_data_docs(resource_identifiers=wanted)
         url = next(iter(urls.values()), None) if urls else None
         return url.removeprefix("file://") if url else None
+
+
+def _page(site: Path, key: Any) -> Path:
+    parts = key.to_tuple()
+    return site.joinpath(*parts[:-1], f"{parts[-1]}.html")
+
+
+def _remove_empty_dirs(stored: Path, site: Path, parts: tuple[str, ...]) -> None:
+    for root in (stored, site):
+        for depth in range(len(parts), 1, -1):
+            try:
+                root.joinpath(*parts[:depth]).rmdir()
+            except OSError:
+                break
+
+
+def _cap_site_index(context: Any) -> None:
+    """Set GX's ``validation_results_limit`` on every Data Docs site (once; it is saved)."""
+    sites = context.variables.data_docs_sites or {}
+    changed = False
+    for site in sites.values():
+        index = site.setdefault("site_index_builder", {"class_name": "DefaultSiteIndexBuilder"})
+        if index.get("validation_results_limit") != VALIDATION_RESULTS_INDEXED:
+            index["validation_results_limit"] = VALIDATION_RESULTS_INDEXED
+            changed = True
+    if changed:
+        context.variables.data_docs_sites = sites
+        context.variables.save()
