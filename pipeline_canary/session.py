@@ -30,6 +30,12 @@ def _history_sink(config: CanaryConfig, result: RunResult) -> None:
     record_run(open_state(config), result)
 
 
+def _staging_cleanup_sink(config: CanaryConfig, result: RunResult) -> None:
+    from pipeline_canary.staging.cleanup import auto_cleanup_sink
+
+    auto_cleanup_sink(config, result)  # no-op unless [checkpoints.orphaned_staging_tables] auto_cleanup
+
+
 def default_sinks(*, alert: bool = True) -> list[Sink]:
     """What happens to every result, in order. Add a consumer by adding it here."""
     sinks: list[Sink] = [_history_sink]
@@ -37,6 +43,7 @@ def default_sinks(*, alert: bool = True) -> list[Sink]:
         from pipeline_canary.alerting import alert_sink, metrics_sink
 
         sinks += [alert_sink, metrics_sink]
+    sinks.append(_staging_cleanup_sink)
     return sinks
 
 

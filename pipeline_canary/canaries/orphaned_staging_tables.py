@@ -74,6 +74,9 @@ class OrphanedStagingSettings(Settings):
     max_age_hours: float = Field(default=24.0, gt=0)
     max_orphans: int = Field(default=0, ge=0)
     evidence_limit: int = Field(default=200, ge=1)
+    # After a run that finds orphans, drop them as `canary staging cleanup --execute --older-than
+    # {max_age_hours}h` would, with the same guards (pipeline_canary.staging). Off by default.
+    auto_cleanup: bool = False
 
 
 @register

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "doctor": "pipeline_canary.cli.doctor:doctor",
     "alerts": "pipeline_canary.cli.alerts:alerts",
     "serve": "pipeline_canary.cli.serve:serve",
+    "staging": "pipeline_canary.cli.staging:staging",
 }
 
 

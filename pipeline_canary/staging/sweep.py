@@ -153,6 +153,10 @@ def open_target(warehouse: Warehouse, mode: Mode, expire_at: dt.datetime | None)
     return GenericTarget(warehouse, mode, expire_at)
 
 
+def new_sweep_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -167,6 +171,7 @@ def sweep(
     on_outcome: Iterable[Callable[[TableOutcome], None]] = (),
     clock: Callable[[], dt.datetime] = _utcnow,
     target: Target | None = None,
+    sweep_id: str | None = None,
 ) -> SweepResult:
     """Run ``plan``: a dry run (the default) touches nothing; a refused plan raises ConfigError.
 
@@ -176,7 +181,7 @@ def sweep(
         raise ConfigError(plan.refusal)
     if mode == "expire" and not supports_expire(warehouse):
         open_target(warehouse, mode, None)  # raises the explanatory ConfigError, dry run or not
-    result = SweepResult(plan=plan, mode=mode, executed=execute, sweep_id=uuid.uuid4().hex[:12])
+    result = SweepResult(plan=plan, mode=mode, executed=execute, sweep_id=sweep_id or new_sweep_id())
     callbacks = list(on_outcome)
     if not execute or not plan.candidates:
         return result

@@ -9,7 +9,6 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import DAY, NOW, ORPHANS, SURVIVORS, snapshot
 
 from pipeline_canary.errors import ConfigError, WarehouseError
 from pipeline_canary.staging.audit import AuditLog, audit_rows, current_actor
@@ -17,6 +16,7 @@ from pipeline_canary.staging.plan import Candidate, build_plan
 from pipeline_canary.staging.sweep import GONE, RECREATED, GenericTarget, sweep
 from pipeline_canary.state.sqlite import SQLiteState
 from pipeline_canary.warehouse.duckdb import DuckDBWarehouse
+from tests.staging.builder import DAY, NOW, ORPHANS, SURVIVORS, snapshot
 
 Names = Callable[[Path], set[tuple[str, str]]]
 
