@@ -48,11 +48,14 @@ class CancellableWarehouse(Warehouse):
         if self.reason is not None:
             raise WarehouseError(self.reason)
         try:
-            return getattr(self.inner, method)(*args)
+            value = getattr(self.inner, method)(*args)
         except Exception as exc:
             if self.reason is not None:
                 raise WarehouseError(self.reason) from exc
             raise
+        if self.reason is not None:  # cancelled while the call ran: its answer comes too late
+            raise WarehouseError(self.reason)
+        return value
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
         result: QueryResult = self._call("query", sql, params)

@@ -86,6 +86,7 @@ class Service:
         self.connect_warehouse = connect or _default_connect
         self._slot = threading.Lock()
         self._stopping = threading.Event()
+        self._stopped = False
         self._active: dict[str, CancellableWarehouse] = {}
         self._guard = threading.Lock()
         self.started_mono = time.monotonic()
@@ -125,6 +126,10 @@ class Service:
     def shutdown(self, grace_s: float | None = None) -> int | None:
         """Stop taking runs, let the current one finish within the grace, flush the outbox."""
         grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
+        with self._guard:
+            if self._stopped:
+                return None
+            self._stopped = True
         self._stopping.set()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)

@@ -1,0 +1,162 @@
+"""The service against the demo warehouse: schedules, single flight, time-outs, off-days, shutdown."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from pipeline_canary.config import CanaryConfig, WarehouseConfig
+from pipeline_canary.results import Outcome
+from pipeline_canary.scheduler import service as service_module
+from pipeline_canary.scheduler.service import Service
+from pipeline_canary.session import execute
+from pipeline_canary.state import open_state
+from pipeline_canary.state.history import history
+from tests.conftest import NOW
+from tests.scheduler.conftest import HangingDuckDB, SlowWarehouse, Tracker
+
+OFF_DAY = dt.date(2026, 7, 15)  # mid-summer: the demo season has no games
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.02)
+
+
+def rows(config: CanaryConfig, name: str) -> list[object]:
+    return list(history(open_state(config), name))
+
+
+@pytest.fixture
+def services() -> Iterator[list[Service]]:
+    """Services a test started; shut down afterwards, and their abandoned run threads waited for."""
+    started: list[Service] = []
+    yield started
+    for svc in started:
+        svc.shutdown(grace_s=5)
+    for thread in threading.enumerate():
+        if thread.name.startswith("canary-run-"):
+            thread.join(10)
+
+
+def test_runs_happen_on_schedule(config_for: Callable[..., CanaryConfig], services: list[Service]) -> None:
+    config = config_for(interval_s=1.0, only=["prediction_gap", "schema_parity"])
+    svc = Service(config, clock=lambda: NOW)
+    services.append(svc)
+    svc.start()
+    wait_until(lambda: all(s.runs >= 1 for s in svc.states.values()))
+    first = {n: s.runs for n, s in svc.states.items()}
+    began = time.monotonic()
+    wait_until(lambda: all(s.runs >= first[n] + 3 for n, s in svc.states.items()))
+    elapsed = time.monotonic() - began
+    assert 2.0 <= elapsed <= 6.0  # three more fire times at one a second
+    svc.shutdown(grace_s=5)
+    for name, state in svc.states.items():
+        assert len(rows(config, name)) == state.runs
+        assert state.last_outcome == Outcome.PASSED.value
+    assert set(svc.states) == {"prediction_gap", "schema_parity"}
+
+
+def test_scheduled_and_manual_runs_never_overlap(
+    config_for: Callable[..., CanaryConfig], services: list[Service]
+) -> None:
+    config = config_for(interval_s=0.5, only=["prediction_gap"])
+    tracker = Tracker()
+
+    def slow(wc: WarehouseConfig) -> SlowWarehouse:
+        return SlowWarehouse(wc.path, 0.2, tracker)
+
+    svc = Service(config, clock=lambda: NOW, connect=slow)
+    services.append(svc)
+    svc.start()
+    wait_until(lambda: svc.states["prediction_gap"].running_since is not None)
+    manual = [execute(config, ["prediction_gap"], now=NOW, warehouse=slow(config.warehouse)) for _ in range(3)]
+    svc.shutdown(grace_s=5)
+    assert tracker.peak == 1, "a manual run and a scheduled run touched the warehouse at the same time"
+    assert svc.states["prediction_gap"].runs >= 1
+    assert {r.get("prediction_gap").outcome for r in manual} == {Outcome.PASSED}
+    assert len(rows(config, "prediction_gap")) == svc.states["prediction_gap"].runs + 3
+
+
+def test_hung_duckdb_query_is_interrupted_and_recorded_errored(config_for: Callable[..., CanaryConfig]) -> None:
+    config = config_for(only=["prediction_gap"], timeout_s=1.0)
+    svc = Service(config, clock=lambda: NOW, connect=lambda wc: HangingDuckDB(wc.path))
+    began = time.monotonic()
+    result = svc.run_checkpoint("prediction_gap")
+    assert time.monotonic() - began < 4
+    assert result is not None
+    cp = result.get("prediction_gap")
+    assert cp.outcome is Outcome.ERRORED and "timed out after 1s" in cp.message
+    (row,) = rows(config, "prediction_gap")
+    assert row.outcome is Outcome.ERRORED and row.run_id == result.run_id  # type: ignore[attr-defined]
+
+
+def test_run_stuck_outside_the_warehouse_is_recorded_by_the_service(
+    config_for: Callable[..., CanaryConfig], monkeypatch: pytest.MonkeyPatch, services: list[Service]
+) -> None:
+    monkeypatch.setattr(service_module, "CANCEL_GRACE_S", 0.3)
+    config = config_for(only=["prediction_gap"], timeout_s=0.5)
+    tracker = Tracker()
+
+    def stuck(wc: WarehouseConfig) -> SlowWarehouse:
+        return SlowWarehouse(wc.path, 2.0, tracker, honour_interrupt=False)
+
+    svc = Service(config, clock=lambda: NOW, connect=stuck)
+    result = svc.run_checkpoint("prediction_gap")
+    assert result is not None and result.run_id.endswith("-errored")
+    assert "timed out after 0.5s" in result.get("prediction_gap").message
+    assert [r.outcome for r in rows(config, "prediction_gap")] == [Outcome.ERRORED]  # type: ignore[attr-defined]
+
+
+def test_off_day_is_skipped_with_the_reason_and_the_schedule_keeps_running(
+    config_for: Callable[..., CanaryConfig], services: list[Service]
+) -> None:
+    config = config_for(interval_s=0.5, only=["prediction_gap"])
+    svc = Service(config, clock=lambda: NOW, as_of=OFF_DAY)
+    services.append(svc)
+    svc.start()
+    wait_until(lambda: svc.states["prediction_gap"].runs >= 2)
+    svc.shutdown(grace_s=5)
+    recorded = rows(config, "prediction_gap")
+    assert len(recorded) >= 2
+    for row in recorded:
+        assert row.outcome is Outcome.SKIPPED  # type: ignore[attr-defined]
+        assert "no games scheduled on 2026-07-15" in row.message  # type: ignore[attr-defined]
+
+
+def test_shutdown_lets_the_current_run_finish_then_flushes_the_outbox(
+    config_for: Callable[..., CanaryConfig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flushed: list[CanaryConfig] = []
+    monkeypatch.setattr(service_module, "flush_outbox", lambda config: flushed.append(config) or 0)
+    config = config_for(interval_s=0.3, only=["prediction_gap", "schema_parity"])
+    svc = Service(config, clock=lambda: NOW, connect=lambda wc: SlowWarehouse(wc.path, 0.4, Tracker()))
+    svc.start()
+    wait_until(lambda: any(s.running_since is not None for s in svc.states.values()))
+    running = next(n for n, s in svc.states.items() if s.running_since is not None)
+    svc.shutdown(grace_s=10)
+    assert flushed == [config] and not svc.running
+    assert svc.states[running].last_outcome == Outcome.PASSED.value
+    counts = {n: len(rows(config, n)) for n in svc.states}
+    assert counts[running] >= 1
+    time.sleep(1.0)
+    assert {n: len(rows(config, n)) for n in svc.states} == counts  # nothing runs after shutdown
+
+
+def test_shutdown_grace_running_out_cuts_the_run_off_and_records_it(config_for: Callable[..., CanaryConfig]) -> None:
+    config = config_for(interval_s=60, only=["prediction_gap"])
+    svc = Service(config, clock=lambda: NOW, connect=lambda wc: SlowWarehouse(wc.path, 30, Tracker()))
+    svc.start()
+    wait_until(lambda: svc.states["prediction_gap"].running_since is not None)
+    began = time.monotonic()
+    svc.shutdown(grace_s=0.3)
+    assert time.monotonic() - began < 3
+    (row,) = rows(config, "prediction_gap")
+    assert row.outcome is Outcome.ERRORED and "shut down" in row.message  # type: ignore[attr-defined]
