@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 WIDTH, HEIGHT = 560, 180
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 48, 12, 14, 28
+_END = 'text-anchor="end"'
 _COLORS = {"passed": "#1a7f37", "warned": "#bf8700", "failed": "#cf222e", "errored": "#8250df", "skipped": "#6e7781"}
 
 
@@ -79,9 +80,9 @@ def line_chart(
     for frac in (0.0, 0.5, 1.0):
         gy = y(top * frac)
         out.append(f'<line class="grid" x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{gy:.1f}" y2="{gy:.1f}"/>')
-        out.append(f'<text class="axis" x="{PAD_LEFT - 6}" y="{gy + 4:.1f}" text-anchor="end">{_fmt(top * frac)}</text>')
+        out.append(f'<text class="axis" x="{PAD_LEFT - 6}" y="{gy + 4:.1f}" {_END}>{_fmt(top * frac)}</text>')
     out.append(f'<text class="axis" x="{PAD_LEFT}" y="{HEIGHT - 8}">{start.isoformat()}</text>')
-    out.append(f'<text class="axis" x="{WIDTH - PAD_RIGHT}" y="{HEIGHT - 8}" text-anchor="end">{end.isoformat()}</text>')
+    out.append(f'<text class="axis" x="{WIDTH - PAD_RIGHT}" y="{HEIGHT - 8}" {_END}>{end.isoformat()}</text>')
     for ref in lines:
         ly = y(ref.value)
         color = _COLORS["warned" if ref.level == "warn" else "failed"]
@@ -92,7 +93,7 @@ def line_chart(
     shown = [p for p in points if p.value is not None and start <= p.day <= end]
     if not shown:
         out.append(
-            f'<text class="empty" x="{WIDTH / 2:.0f}" y="{HEIGHT / 2:.0f}" text-anchor="middle">no data in window</text>'
+            f'<text class="empty" x="{WIDTH // 2}" y="{HEIGHT // 2}" text-anchor="middle">no data in the window</text>'
         )
     else:
         path = " ".join(f"{x(p.day):.1f},{y(p.value or 0.0):.1f}" for p in shown)
