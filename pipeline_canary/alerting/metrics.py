@@ -117,5 +117,8 @@ def write_run_metrics(config: MetricsConfig, result: RunResult, *, metric_client
         ) from exc
     except gexc.RetryError as exc:
         raise DeliveryError(f"Cloud Monitoring did not answer within {config.timeout_s:g}s") from exc
+    finally:
+        if metric_client is None:
+            svc.transport.close()
     log.info("wrote %d time series for run %s", len(series), result.run_id)
     return len(series)

@@ -1,0 +1,144 @@
+"""``canary alerts``: post a test message, list open incidents and the outbox, flush the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from pipeline_canary.cli._output import print_json
+from pipeline_canary.cli.exit_codes import ExitCode
+from pipeline_canary.cli.run import config_option
+
+EPILOG = """\b
+Examples:
+  canary alerts test                     post a test message to #canary-alerts
+  canary alerts test --channel '#ops'
+  canary alerts status --json
+  canary alerts flush                    deliver whatever is still queued
+
+\b
+Slack credentials come from the environment only: CANARY_SLACK_TOKEN (bot token, preferred) or
+CANARY_SLACK_WEBHOOK_URL (incoming webhook); CANARY_SLACK_CHANNEL and CANARY_SLACK_API_URL
+override the [alerting] section.
+"""
+
+
+@click.group(epilog=EPILOG)
+def alerts() -> None:
+    """Slack alerting: test delivery, open incidents, the outbox."""
+
+
+@alerts.command("test", epilog=EPILOG)
+@config_option
+@click.option("--channel", default=None, help="Channel to post to (default: [alerting] channel).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def test_message(config_path: str | None, channel: str | None, as_json: bool) -> int:
+    """Post a test message through the outbox, the same path real alerts take."""
+    from pipeline_canary.alerting import blocks, deliver_pending, outbox, slack_target
+    from pipeline_canary.alerting.slack import SlackDelivery
+    from pipeline_canary.config import load_config
+    from pipeline_canary.errors import ConfigError, DeliveryError
+    from pipeline_canary.state import open_state
+
+    config = load_config(config_path)
+    target = slack_target(config.alerting)
+    if target.mode == "off":
+        raise ConfigError(
+            "Slack is off: set CANARY_SLACK_TOKEN (bot token) or CANARY_SLACK_WEBHOOK_URL, and keep [alerting] enabled"
+        )
+    channel = channel or target.channel
+    state = open_state(config)
+    if target.mode == "token":
+        from slack_sdk.errors import SlackApiError
+
+        try:
+            SlackDelivery(state, target, config.alerting).client().auth_test()
+        except SlackApiError as exc:
+            raise DeliveryError(f"Slack refused the bot token (auth.test: {exc.response.get('error')})") from None
+        except OSError as exc:
+            raise DeliveryError(f"cannot reach the Slack API: {type(exc).__name__}") from None
+    now = dt.datetime.now(dt.UTC)
+    with state.transaction() as conn:
+        row_id = outbox.enqueue(
+            conn,
+            kind="test",
+            channel=channel,
+            mode=target.mode,
+            payload=blocks.test_message(channel, now),
+            created_at=now,
+        )
+    deliver_pending(config, state=state)
+    row = outbox.get(state, row_id)
+    assert row is not None
+    if as_json:
+        print_json(row.to_dict())
+    elif row.status == "sent":
+        click.echo(f"sent a test message to {channel} ({target.mode} mode)")
+    else:
+        click.echo(
+            f"test message not delivered ({row.status}): {row.last_error or 'queued for the next run'}", err=True
+        )
+    return int(ExitCode.OK if row.status == "sent" else ExitCode.ERRORED)
+
+
+@alerts.command("status")
+@config_option
+@click.option("--all", "show_all", is_flag=True, help="Include resolved incidents.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def status(config_path: str | None, show_all: bool, as_json: bool) -> int:
+    """List open incidents and the outbox (queued and undeliverable messages)."""
+    from pipeline_canary.alerting import list_incidents, outbox, slack_target
+    from pipeline_canary.config import load_config
+    from pipeline_canary.state import open_state
+
+    config = load_config(config_path)
+    state = open_state(config)
+    found = list_incidents(state, open_only=not show_all)
+    queued = outbox.pending(state) + outbox.rows(state, status="rejected", limit=20)
+    if as_json:
+        print_json(
+            {
+                "slack": slack_target(config.alerting).mode,
+                "incidents": [_incident(i) for i in found],
+                "outbox": {"counts": outbox.counts(state), "queued": [r.to_dict() for r in queued]},
+            }
+        )
+        return int(ExitCode.OK)
+    click.echo(f"Slack: {slack_target(config.alerting).mode}")
+    click.echo(f"{len(found)} {'incident(s)' if show_all else 'open incident(s)'}")
+    for i in found:
+        since = i.first_failed_at.isoformat(timespec="minutes")
+        click.echo(
+            f"  [{i.status}] {i.severity:<8} {i.checkpoint}/{i.check}  since {since}  runs {i.runs}  "
+            f"latest {i.last_value}  → {i.channel}"
+        )
+    counts = outbox.counts(state)
+    click.echo("outbox: " + (", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "empty"))
+    for row in queued:
+        click.echo(
+            f"  #{row.id} {row.status} {row.kind} → {row.channel}  attempts {row.attempts}  {row.last_error or ''}"
+        )
+    return int(ExitCode.OK)
+
+
+@alerts.command("flush")
+@config_option
+def flush(config_path: str | None) -> int:
+    """Deliver every queued message now (the scheduler does this on shutdown)."""
+    from pipeline_canary.alerting import deliver_pending, outbox
+    from pipeline_canary.config import load_config
+    from pipeline_canary.state import open_state
+
+    config = load_config(config_path)
+    sent = deliver_pending(config)
+    left = len(outbox.pending(open_state(config)))
+    click.echo(f"delivered {sent}; {left} still queued")
+    return int(ExitCode.OK if left == 0 else ExitCode.ERRORED)
+
+
+def _incident(i: object) -> dict[str, object]:
+    from dataclasses import asdict
+
+    data = asdict(i)  # type: ignore[call-overload]
+    return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in data.items()}

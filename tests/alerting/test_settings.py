@@ -1,0 +1,79 @@
+"""Configuration: secrets from the environment only, checked at start-up, never echoed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from pipeline_canary.alerting.blocks import docs_url, fit
+from pipeline_canary.alerting.settings import AlertingConfig, slack_target
+from pipeline_canary.config import CanaryConfig
+from pipeline_canary.errors import ConfigError
+
+TOKEN = "xoxb-123456789012-abcdefSECRET"
+HOOK = "https://hooks.slack.com/services/T000/B000/SECRETsecret"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CANARY_SLACK_TOKEN", "CANARY_SLACK_WEBHOOK_URL", "CANARY_SLACK_CHANNEL", "CANARY_SLACK_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_auto_mode_prefers_the_token_then_the_webhook_then_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert slack_target(AlertingConfig()).mode == "off"
+    monkeypatch.setenv("CANARY_SLACK_WEBHOOK_URL", HOOK)
+    assert slack_target(AlertingConfig()).mode == "webhook"
+    monkeypatch.setenv("CANARY_SLACK_TOKEN", TOKEN)
+    target = slack_target(AlertingConfig())
+    assert (target.mode, target.api_url, target.channel) == ("token", "https://slack.com/api/", "#canary-alerts")
+    assert TOKEN not in repr(target) and HOOK not in str(target)
+
+
+@pytest.mark.parametrize(
+    ("env", "section", "expected"),
+    [
+        ({"CANARY_SLACK_TOKEN": "not-a-token-" + TOKEN}, "", "CANARY_SLACK_TOKEN is malformed"),
+        ({"CANARY_SLACK_WEBHOOK_URL": "http://hooks.slack.com/x/SECRETsecret"}, "", "must use https"),
+        ({"CANARY_SLACK_WEBHOOK_URL": "hooks.slack.com/SECRETsecret"}, "", "is malformed"),
+        ({}, 'slack = "token"', "CANARY_SLACK_TOKEN is not set"),
+        ({}, 'slack = "webhook"', "CANARY_SLACK_WEBHOOK_URL is not set"),
+        ({"CANARY_SLACK_TOKEN": TOKEN}, 'api_url = "ftp://x"', "api_url"),
+    ],
+)
+def test_bad_or_missing_secrets_fail_at_load_without_echoing_them(
+    env: dict[str, str],
+    section: str,
+    expected: str,
+    alert_config: Callable[..., CanaryConfig],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigError, match=expected) as err:
+        alert_config(section)
+    assert "SECRET" not in str(err.value)
+
+
+def test_channel_and_api_url_from_the_environment_and_per_checkpoint_overrides(
+    alert_config: Callable[..., CanaryConfig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CANARY_SLACK_CHANNEL", "#elsewhere")
+    monkeypatch.setenv("CANARY_SLACK_API_URL", "http://127.0.0.1:9/api")
+    config = alert_config(extra='[alerting.checkpoints.schema_parity]\nchannel = "#schemas"\nseverity = "warning"')
+    assert config.alerting.channel == "#elsewhere"
+    assert config.alerting.channel_for("schema_parity") == "#schemas"
+    assert config.alerting.severity_for("schema_parity", "critical") == "warning"
+    assert config.alerting.severity_for("prediction_gap", "critical") == "critical"
+    with pytest.raises(ConfigError, match="unknown key"):
+        alert_config("colour = 'red'")
+
+
+def test_docs_links_and_budget() -> None:
+    page = "/x/gx/uncommitted/data_docs/local_site/validations/a b/p.html"
+    assert docs_url(page, "https://d.example.org/") == "https://d.example.org/validations/a%20b/p.html"
+    assert docs_url(page, None) == "file:///x/gx/uncommitted/data_docs/local_site/validations/a%20b/p.html"
+    assert docs_url(None, "https://d") is None
+    text = fit([f"line {i} " + "x" * 80 for i in range(200)], more=" (see Data Docs)")
+    assert len(text) < 2900 and text.endswith("more (see Data Docs)") and "… +" in text
