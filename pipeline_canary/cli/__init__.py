@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "run": "pipeline_canary.cli.run:run",
     "list": "pipeline_canary.cli.run:list_checkpoints",
     "demo": "pipeline_canary.cli.demo:demo",
+    "docs": "pipeline_canary.cli.docs:docs",
     "schema-gate": "pipeline_canary.cli.schema_gate:schema_gate",
     "doctor": "pipeline_canary.cli.doctor:doctor",
     "alerts": "pipeline_canary.cli.alerts:alerts",

@@ -71,6 +71,7 @@ path = "state.sqlite"
 def demo(directory: str, scenario: str, seasons: int, reseed: bool, as_json: bool) -> int:
     """Seed the demo warehouse (once), run all checkpoints and build the Data Docs."""
     from pipeline_canary.config import load_config
+    from pipeline_canary.reports import build_site
     from pipeline_canary.session import execute
 
     root = Path(directory)
@@ -87,15 +88,18 @@ def demo(directory: str, scenario: str, seasons: int, reseed: bool, as_json: boo
 
         write_contract(contract)
     result = execute(config)
+    dashboard = build_site(config, build_gx=False).index  # the run has just built GX's Data Docs
     if as_json:
         data = result.to_dict()
         data["demo"] = {"dir": str(root), "config": str(config_path), **info}
+        data["dashboard"] = str(dashboard)
         print_json(data)
     else:
         print_run(result)
         click.echo(f"Configuration: {config_path}")
         if result.docs_index:
             click.echo(f"Data Docs: {result.docs_index}")
+        click.echo(f"Dashboard: {dashboard}")
     return int(ExitCode.for_run(result))
 
 
