@@ -38,6 +38,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 OUTBOX_RETENTION = dt.timedelta(days=30)
+DELIVERY_LOCK_WAIT_S = 60.0
 
 
 def _state(config: CanaryConfig) -> SQLiteState:
@@ -134,10 +135,20 @@ def _canary_severity(name: str) -> str:
 def deliver_pending(config: CanaryConfig, *, state: SQLiteState | None = None) -> int:
     """Flush the outbox (the scheduler calls this on shutdown); returns how many messages went out."""
     from pipeline_canary.alerting.slack import SlackDelivery
+    from pipeline_canary.state.lock import LockTimeoutError, run_lock
 
     state = state or _state(config)
     target = slack_target(config.alerting)
-    return SlackDelivery(state, target, config.alerting).deliver_pending()
+    if target.mode == "off":
+        return 0
+    # One deliverer at a time across processes (a run, `alerts flush`, the scheduler's shutdown):
+    # two passes over the same pending row could both post it.
+    try:
+        with run_lock(config.state.path.with_suffix(".outbox.lock"), timeout_s=DELIVERY_LOCK_WAIT_S):
+            return SlackDelivery(state, target, config.alerting).deliver_pending()
+    except LockTimeoutError:
+        log.info("another process is delivering the outbox; leaving the queue to it")
+        return 0
 
 
 def alert_sink(config: CanaryConfig, result: RunResult) -> None:

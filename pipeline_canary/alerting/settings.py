@@ -4,6 +4,22 @@ Secrets never live in the configuration file or in these models: the bot token a
 are read from ``CANARY_SLACK_TOKEN`` / ``CANARY_SLACK_WEBHOOK_URL`` when the configuration is
 validated (so a missing or malformed one fails at start-up) and again, by :func:`slack_target`,
 when a message is sent. ``CANARY_SLACK_CHANNEL`` and ``CANARY_SLACK_API_URL`` override the file.
+
+Example::
+
+    [alerting]
+    channel = "#canary-alerts"
+    docs_base_url = "https://storage.googleapis.com/nba-canary-docs"   # where Data Docs are published
+    failures_before_alert = 2      # K for "warning" checkpoints; "critical" ones alert on the first
+    errored_before_blind = 3       # consecutive errored runs before "canary is blind"
+    reminder_hours = 4
+    [alerting.checkpoints.feature_contamination]
+    severity = "critical"
+    channel = "#nba-alerts"
+
+    [metrics]
+    project = "nba-props-platform"  # Cloud Monitoring is off unless a project is set
+    environment = "production"
 """
 
 from __future__ import annotations

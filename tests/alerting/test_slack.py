@@ -206,4 +206,32 @@ def test_enqueue_without_slack_still_tracks_incidents(
         monkeypatch.delenv(name, raising=False)
     config = alert_config()
     assert enqueue_run(config, run(0)) == 0
-    assert [i.status for i in list_incidents(open_state(config), open_only=True)] == ["open"]
+    enqueue_run(config, run(1))
+    assert deliver_pending(config) == 0
+    from pipeline_canary.state.sqlite import SQLiteState
+
+    fresh = SQLiteState(config.state.path)  # as after a restart: incident state is in the file
+    [incident] = list_incidents(fresh, open_only=True)
+    assert (incident.status, incident.runs, incident.opened_at) == ("open", 2, T0)
+    fresh.close()
+
+
+def test_one_deliverer_at_a_time(slack: SlackServer, alert_config: Callable[..., CanaryConfig]) -> None:
+    import threading
+
+    import pipeline_canary.alerting as alerting
+
+    config = alert_config()
+    enqueue_run(config, run(0))
+    slack.fail("store_then_hang", seconds=3)
+    first = threading.Thread(target=deliver_pending, args=(config,))
+    first.start()
+    assert slack.stored.wait(5)
+    old, alerting.DELIVERY_LOCK_WAIT_S = alerting.DELIVERY_LOCK_WAIT_S, 0.2
+    try:
+        assert deliver_pending(config) == 0  # the other pass holds the outbox
+    finally:
+        alerting.DELIVERY_LOCK_WAIT_S = old
+        slack.release.set()
+        first.join()
+    assert len(slack.calls_to("chat.postMessage")) == 1 and outbox.counts(open_state(config)) == {"sent": 1}
