@@ -1,0 +1,111 @@
+"""The HTTP endpoints on a real server in a thread: health, readiness, status and read-only docs."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline_canary.config import CanaryConfig
+from pipeline_canary.scheduler.http import CanaryHTTPServer, docs_root, resolve_docs_path
+from pipeline_canary.scheduler.service import Service
+from pipeline_canary.scheduler.status import readiness
+from tests.conftest import NOW
+
+
+def test_docs_paths_cannot_leave_the_docs_folder(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    (root / "validations").mkdir(parents=True)
+    (root / "index.html").write_text("<html>docs</html>")
+    (root / "validations" / "a.html").write_text("a")
+    (tmp_path / "secret.txt").write_text("secret")
+    os.symlink(tmp_path / "secret.txt", root / "link.txt")
+    assert resolve_docs_path(root, "") == (root / "index.html").resolve()
+    assert resolve_docs_path(root, "validations/a.html") == (root / "validations" / "a.html").resolve()
+    assert resolve_docs_path(root, "./validations/./a.html") is not None
+    for escape in ("../secret.txt", "%2e%2e/secret.txt", "validations/../../secret.txt", "link.txt",
+                   "..%5csecret.txt", "index.html%00", "missing.html", str(tmp_path / "secret.txt")):  # fmt: skip
+        assert resolve_docs_path(root, escape) is None, escape
+
+
+@pytest.fixture
+def served(config_for: Callable[..., CanaryConfig]) -> Iterator[tuple[Service, str]]:
+    config = config_for(interval_s=3600, only=["prediction_gap"], run_on_start=False)
+    svc = Service(config, clock=lambda: NOW)
+    server = CanaryHTTPServer(("127.0.0.1", 0), svc)
+    server.start()
+    try:
+        yield svc, server.url
+    finally:
+        svc.shutdown(grace_s=1)
+        server.stop()
+
+
+def request(url: str, path: str, method: str = "GET") -> tuple[int, bytes, dict[str, str]]:
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request(method, path)  # sent as written: no client-side normalisation of ".."
+        response = conn.getresponse()
+        return response.status, response.read(), dict(response.getheaders())
+    finally:
+        conn.close()
+
+
+def test_health_status_and_readiness(served: tuple[Service, str]) -> None:
+    svc, url = served
+    code, body, _ = request(url, "/healthz")
+    assert code == 200 and json.loads(body) == {"status": "alive"}
+    code, body, _ = request(url, "/readyz")
+    assert code == 503 and json.loads(body)["scheduler"] is False  # not started yet
+    svc.start()
+    code, body, _ = request(url, "/readyz")
+    assert code == 200, body
+    assert json.loads(body)["warehouse"] == "ok"
+    svc.run_checkpoint("prediction_gap")
+    code, body, headers = request(url, "/status")
+    assert code == 200 and headers["Content-Type"] == "application/json"
+    data = json.loads(body)
+    assert data["scheduler"] == "running"
+    (cp,) = data["checkpoints"]
+    assert cp["name"] == "prediction_gap" and cp["last_outcome"] == "passed" and cp["schedule"] == "every 60 min"
+    assert cp["next_run"] is not None and cp["last_run"] is not None and cp["running"] is False
+
+
+def test_readiness_reports_a_silent_checkpoint_and_an_unreachable_warehouse(
+    served: tuple[Service, str], tmp_path: Path
+) -> None:
+    svc, _ = served
+    svc.start()
+    state = svc.states["prediction_gap"]
+    state.last_finished_mono = time.monotonic() - 3 * state.period_s
+    ready, checks = readiness(svc, ping=False)
+    assert not ready and checks["stale"][0]["checkpoint"] == "prediction_gap"
+    state.last_finished_mono = time.monotonic()
+    svc.config = svc.config.model_copy(
+        update={"warehouse": svc.config.warehouse.model_copy(update={"path": tmp_path / "gone.duckdb"})}
+    )
+    ready, checks = readiness(svc)
+    assert not ready and "does not exist" in checks["warehouse"]
+
+
+def test_docs_are_served_read_only(served: tuple[Service, str]) -> None:
+    svc, url = served
+    root = docs_root(svc)
+    root.mkdir(parents=True)
+    (root / "index.html").write_text("<html>index</html>")
+    (root.parent / "outside.txt").write_text("outside")
+    code, body, headers = request(url, "/docs/")
+    assert code == 200 and body == b"<html>index</html>" and headers["Content-Type"] == "text/html"
+    assert request(url, "/docs")[0] == 301
+    assert request(url, "/docs/../outside.txt")[0] == 404
+    assert request(url, "/docs/%2e%2e/outside.txt")[0] == 404
+    assert request(url, "/docs/index.html", "HEAD")[1] == b""
+    for method in ("POST", "PUT", "DELETE"):
+        assert request(url, "/docs/index.html", method)[0] == 405
+    assert request(url, "/nope")[0] == 404
