@@ -77,20 +77,25 @@ def _num(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.4g}"
 
 
+def esc(text: str) -> str:
+    """Slack mrkdwn control characters in data (thresholds such as "<= 0", evidence values)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
 
 
 def _row(row: dict[str, Any]) -> str:
-    text = ", ".join(f"{k}={v}" for k, v in row.items())
-    return text if len(text) <= 200 else text[:197] + "…"
+    text = ", ".join(f"{k}={v}" for k, v in row.items()).replace("`", "'")
+    return esc(text if len(text) <= 200 else text[:197] + "…")
 
 
 def evidence_lines(result: CheckpointResult | None, rows: int, link: str | None) -> str:
     """A short summary of the evidence: the checkpoint's own sentence and a few rows per table."""
     if result is None:
         return ""
-    lines = [result.message] if result.message else []
+    lines = [esc(result.message)] if result.message else []
     more = f" (see <{link}|Data Docs>)" if link and link.startswith("http") else " (see Data Docs)"
     for name, records in result.evidence.items():
         if not records:
@@ -124,12 +129,12 @@ def parent(
     head = f"{icon} {label} · {title(incident, info)}"[:HEADER_LIMIT]
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": head, "emoji": True}}]
     what = [info.description] if info.description else []
-    what.append(f"_{incident.message}_" if incident.message else "")
+    what.append(f"_{esc(incident.message)}_" if incident.message else "")
     blocks.append(_section(fit([w for w in what if w])))
     if incident.check == BLIND:
         value_line = f"*Errored runs:* {incident.runs}"
     else:
-        value_line = f"*Observed:* {_num(incident.last_value)}   *Threshold:* {incident.threshold or '-'}"
+        value_line = f"*Observed:* {_num(incident.last_value)}   *Threshold:* {esc(incident.threshold or '-')}"
     status = (
         f"resolved {_when(incident.resolved_at)}" if resolved else f"failing since {_when(incident.first_failed_at)}"
     )
@@ -158,7 +163,7 @@ def reply(incident: Incident, info: CanaryInfo, reason: str, *, standalone: bool
         if incident.check != BLIND:
             body += f" (last failing value {_num(incident.last_value)})"
     elif reason == "changed":
-        body = f"📈 Value changed: {_num(incident.last_value)} (threshold {incident.threshold or '-'})"
+        body = f"📈 Value changed: {_num(incident.last_value)} (threshold {esc(incident.threshold or '-')})"
     else:
         body = (
             f"⏰ Still failing since {_when(incident.first_failed_at)}: {incident.runs} runs, "
