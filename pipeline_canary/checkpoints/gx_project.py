@@ -59,6 +59,17 @@ class GXProject:
             self._context = context
         return self._context
 
+    def prepare(self, planned: list[tuple[Canary, Any]]) -> None:
+        """Import GX, open the context and sync every planned checkpoint (run in a warm-up thread).
+
+        Failures are left for :meth:`checkpoint` to raise again where they are reported per checkpoint.
+        """
+        try:
+            for canary, settings in planned:
+                self.checkpoint(canary, settings)
+        except Exception:
+            log.debug("GX warm-up failed; the checkpoint run will report it", exc_info=True)
+
     def checkpoint(self, canary: Canary, settings: Any) -> Checkpoint:
         """The canary's GX checkpoint, created or updated to match its current definition."""
         key = repr(settings)
