@@ -42,7 +42,9 @@ class DuckDBWarehouse(Warehouse):
                     "or point [warehouse] path at your file"
                 )
             try:
-                self._conn = duckdb.connect(str(self.path), read_only=self.read_only)
+                self._conn = duckdb.connect(
+                    str(self.path), read_only=self.read_only, config={"enable_progress_bar": False}
+                )
             except duckdb.Error as exc:
                 raise WarehouseError(f"cannot open DuckDB warehouse {self.path}: {exc}") from exc
         return self._conn
@@ -65,11 +67,15 @@ class DuckDBWarehouse(Warehouse):
 
     def columns(self, table: TableRef) -> list[Field]:
         with self._lock:
-            rows = self._connect().execute(
-                "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
-                "WHERE table_schema = $schema AND table_name = $table ORDER BY ordinal_position",
-                {"schema": table.dataset, "table": table.name},
-            ).fetchall()
+            rows = (
+                self._connect()
+                .execute(
+                    "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                    "WHERE table_schema = $schema AND table_name = $table ORDER BY ordinal_position",
+                    {"schema": table.dataset, "table": table.name},
+                )
+                .fetchall()
+            )
         if not rows:
             raise TableNotFoundError(f"table {table} not found in DuckDB {self.path}")
         return [duckdb_to_field(name, type_, nullable == "YES") for name, type_, nullable in rows]
