@@ -269,10 +269,13 @@ class BigQueryWarehouse(Warehouse):
 
 
 def _to_field(schema_field: Any) -> Field:
-    """A google SchemaField as our Field: legacy names normalised, RECORD fields kept nested."""
+    """A google SchemaField as our Field: legacy names normalised, NUMERIC precision and RECORD nesting kept."""
+    type_ = normalize_type(schema_field.field_type)
+    if type_ in ("NUMERIC", "BIGNUMERIC") and schema_field.precision:
+        type_ = f"{type_}({schema_field.precision},{schema_field.scale or 0})"
     return Field(
         name=schema_field.name,
-        type=normalize_type(schema_field.field_type),
+        type=type_,
         mode=(schema_field.mode or "NULLABLE").upper(),
         fields=tuple(_to_field(f) for f in schema_field.fields or ()),
     )
