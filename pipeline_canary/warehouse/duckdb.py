@@ -42,9 +42,8 @@ class DuckDBWarehouse(Warehouse):
                     "or point [warehouse] path at your file"
                 )
             try:
-                self._conn = duckdb.connect(
-                    str(self.path), read_only=self.read_only, config={"enable_progress_bar": False}
-                )
+                self._conn = duckdb.connect(str(self.path), read_only=self.read_only)
+                self._conn.execute("SET enable_progress_bar = false")  # stdout belongs to the CLI
             except duckdb.Error as exc:
                 raise WarehouseError(f"cannot open DuckDB warehouse {self.path}: {exc}") from exc
         return self._conn
