@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import re
 
 from pipeline_canary.errors import (
     PermissionDeniedError,
@@ -11,11 +12,16 @@ from pipeline_canary.errors import (
     WarehouseTimeoutError,
 )
 
+_ERRNO = re.compile(r"\[Errno -?\d+\] [^'\")]+")
+
 
 def first_line(exc: BaseException) -> str:
     """The useful first line of a google error (drops the job id and location trailer)."""
     message = getattr(exc, "message", None) or str(exc)
     text = str(message).strip()
+    errno = _ERRNO.search(text)  # urllib3's connection errors bury it under a page of repr
+    if errno:
+        return errno.group(0).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 

@@ -1,0 +1,215 @@
+"""``canary doctor``: check the set-up before the first run, and say how to fix each problem.
+
+Checks, in order: the configuration loads; BigQuery credentials are present; the warehouse answers
+(seconds, not the client's default minutes); every configured pipeline table exists with the columns
+the checkpoints read; the staging dataset can be listed; queries can be run (BigQuery: a dry run,
+which needs bigquery.jobs.create and read access to the table but bills nothing).
+Exit 0 when everything is fine, 2 otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from pipeline_canary.cli.exit_codes import ExitCode
+from pipeline_canary.errors import CanaryError, PermissionDeniedError, TableNotFoundError
+
+if TYPE_CHECKING:
+    from pipeline_canary.config import CanaryConfig
+    from pipeline_canary.warehouse.base import Warehouse
+
+# The columns the checkpoints' SQL reads, per configured table (prediction_gap,
+# feature_contamination); tests/bigquery/test_doctor.py checks this against the canaries' SQL.
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "schedule_table": ("game_date", "game_id", "game_status", "away_team_tricode", "home_team_tricode"),
+    "predictions_table": ("game_date", "game_id", "is_active", "system_id", "player_lookup"),
+    "feature_store_table": ("game_date", "feature_count", "required_default_count", "default_feature_indices"),
+}
+DOCTOR_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+class Doctor:
+    """Runs the checks in order; a finding per check, later checks skipped when they cannot help."""
+
+    def __init__(self, config: CanaryConfig) -> None:
+        self.config = config
+        self.findings: list[Finding] = []
+
+    def add(self, check: str, ok: bool, detail: str, fix: str = "") -> bool:
+        self.findings.append(Finding(check, ok, detail, fix))
+        return ok
+
+    def attempt(self, check: str, action: Callable[[], str], fix: Callable[[CanaryError], str]) -> bool:
+        try:
+            detail = action()
+        except CanaryError as exc:
+            return self.add(check, False, str(exc), fix(exc))
+        return self.add(check, True, detail)
+
+    def run(self) -> list[Finding]:
+        wh = self.config.warehouse
+        if wh.backend == "bigquery" and not self._bigquery_settings():
+            return self.findings
+        from pipeline_canary.warehouse import connect
+
+        short = wh.model_copy(update={"timeout_s": min(wh.timeout_s, DOCTOR_TIMEOUT_S)})
+        try:
+            warehouse = connect(short)
+        except CanaryError as exc:
+            self.add("warehouse", False, str(exc), "fix the [warehouse] section of the configuration")
+            return self.findings
+        with warehouse:
+            where = (wh.api_endpoint or "bigquery.googleapis.com") if wh.backend == "bigquery" else str(wh.path)
+            reachable = self.attempt(
+                "warehouse reachable",
+                lambda: (warehouse.ping(), f"{wh.backend} at {where} answered")[1],
+                lambda exc: (
+                    "start the server or fix warehouse.api_endpoint / the network"
+                    if wh.backend == "bigquery"
+                    else "run `canary demo` to seed the demo warehouse, or fix warehouse.path"
+                ),
+            )
+            if not reachable:
+                self.add("tables", False, "skipped: the warehouse is unreachable", "fix the connection first")
+                return self.findings
+            for key, columns in REQUIRED_COLUMNS.items():
+                self._table(warehouse, key, columns)
+            self._staging(warehouse)
+        return self.findings
+
+    def _bigquery_settings(self) -> bool:
+        from pipeline_canary.warehouse.bigquery import resolve_credentials
+
+        wh = self.config.warehouse
+        if not wh.project:
+            return self.add(
+                "project",
+                False,
+                "warehouse.project is not set",
+                'set project = "your-gcp-project" under [warehouse] (or CANARY_WAREHOUSE__PROJECT)',
+            )
+        return self.attempt(
+            "credentials",
+            lambda: resolve_credentials(wh)[1],
+            lambda exc: "see the message above: ADC, GOOGLE_APPLICATION_CREDENTIALS or warehouse.credentials_file",
+        )
+
+    def _table(self, warehouse: Warehouse, key: str, needed: tuple[str, ...]) -> None:
+        pipeline = self.config.pipeline
+        ref = pipeline.table(key)
+        try:
+            fields = warehouse.columns(ref)
+        except CanaryError as exc:
+            self.add(f"table {ref}", False, str(exc), _table_fix(exc, key, ref))
+            return
+        have = {f.name for f in fields}
+        missing = [c for c in needed if c not in have]
+        if missing:
+            self.add(
+                f"table {ref}",
+                False,
+                f"{ref} lacks column(s) the checkpoints read: {', '.join(missing)}",
+                f"point pipeline.{key} at the right table, or add the column(s) (ALTER TABLE {ref} ADD COLUMN ...)",
+            )
+            return
+        self.add(f"table {ref}", True, f"{len(fields)} columns, including all {len(needed)} the checkpoints read")
+        self.attempt(
+            f"query {ref}",
+            lambda: _probe_query(warehouse, ref_sql=warehouse.table_sql(ref)),
+            lambda exc: (
+                "grant roles/bigquery.jobUser on the project and roles/bigquery.dataViewer on the dataset"
+                if isinstance(exc, PermissionDeniedError)
+                else "see the message above"
+            ),
+        )
+
+    def _staging(self, warehouse: Warehouse) -> None:
+        dataset = self.config.pipeline.staging_dataset
+        prefix = self.config.pipeline.staging_prefix
+
+        def listing() -> str:
+            tables = warehouse.tables(dataset)
+            staging = sum(1 for t in tables if t.name.startswith(prefix))
+            return f"{len(tables)} tables listed, {staging} named {prefix}*"
+
+        self.attempt(
+            f"staging dataset {dataset}",
+            listing,
+            lambda exc: (
+                f"grant bigquery.tables.list on dataset {dataset} (roles/bigquery.metadataViewer)"
+                if isinstance(exc, PermissionDeniedError)
+                else f"set pipeline.staging_dataset to the dataset the prediction workers write {prefix}* tables to"
+            ),
+        )
+
+
+def _probe_query(warehouse: Warehouse, ref_sql: str) -> str:
+    """A read of one partition that costs nothing: a dry run on BigQuery, LIMIT 0 elsewhere."""
+    sql = f"SELECT COUNT(*) AS n FROM {ref_sql} WHERE game_date = @day"
+    params: dict[str, Any] = {"day": dt.date.today()}
+    dry_run = getattr(warehouse, "dry_run", None)
+    if callable(dry_run):
+        estimated = dry_run(sql, params)
+        return f"dry run ok (jobs.create and read permissions; {estimated} bytes estimated)"
+    warehouse.query(sql, params)
+    return "query ok"
+
+
+def _table_fix(exc: CanaryError, key: str, ref: object) -> str:
+    if isinstance(exc, TableNotFoundError):
+        return f"set pipeline.{key} to the table's dataset.table name (now {ref}), or create the table"
+    if isinstance(exc, PermissionDeniedError):
+        return "grant roles/bigquery.dataViewer on the dataset (bigquery.tables.get, bigquery.tables.getData)"
+    return "see the message above"
+
+
+@click.command(epilog="\b\nExamples:\n  canary doctor\n  canary doctor --config prod.toml")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Configuration file (default: $CANARY_CONFIG, else ./canary.toml).",
+)
+def doctor(config_path: str | None) -> int:
+    """Check configuration, credentials, connectivity, tables, columns and permissions."""
+    from pipeline_canary.config import load_config
+    from pipeline_canary.errors import ConfigError
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        _echo(Finding("configuration", False, str(exc), "fix the file or the CANARY_* variable named above"))
+        return int(ExitCode.USAGE)
+    source = config.source or "built-in defaults"
+    findings = [Finding("configuration", True, f"loaded from {source}"), *Doctor(config).run()]
+    for finding in findings:
+        _echo(finding)
+    problems = [f for f in findings if not f.ok]
+    if problems:
+        click.echo(f"{len(problems)} problem(s) found")
+        return int(ExitCode.USAGE)
+    click.echo("all checks passed")
+    return int(ExitCode.OK)
+
+
+def _echo(finding: Finding) -> None:
+    if finding.ok:
+        click.echo(f"{click.style('ok  ', fg='green')} {finding.check}: {finding.detail}")
+        return
+    click.echo(f"{click.style('FAIL', fg='red', bold=True)} {finding.check}: {finding.detail}")
+    if finding.fix:
+        click.echo(f"     fix: {finding.fix}")
