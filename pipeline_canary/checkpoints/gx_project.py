@@ -53,8 +53,11 @@ class GXProject:
             context = gx.get_context(mode="file", project_root_dir=str(self.project_dir.parent))
             bars = context.variables.progress_bars
             enabled = bars.get("globally", True) if isinstance(bars, dict) else getattr(bars, "globally", True)
-            if bars is None or enabled:
+            # No progress bars on our stdout, and no config-variables file: GX re-parses that YAML
+            # file on every store access (28 times per checkpoint run); we substitute nothing.
+            if bars is None or enabled or context.variables.config_variables_file_path:
                 context.variables.progress_bars = ProgressBarsConfig(globally=False)
+                context.variables.config_variables_file_path = None
                 context.variables.save()
             self._context = context
         return self._context

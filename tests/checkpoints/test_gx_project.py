@@ -1,0 +1,62 @@
+"""The GX project in gx/ is reviewed like code: it must say what the canary definitions say."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipeline_canary.canaries import registry
+from pipeline_canary.checkpoints.runner import run_checkpoints
+from pipeline_canary.config import CanaryConfig
+from tests.conftest import AS_OF, NOW
+
+REPO_GX = Path(__file__).resolve().parents[2] / "gx"
+
+
+def expected_expectations(name: str, settings: Any) -> list[tuple[str, str, float | None, float | None, str]]:
+    canary = registry.get(name)
+    return sorted(
+        ("expect_column_max_to_be_between", c.metric, c.threshold.min, c.threshold.max, c.name)
+        for c in canary.checks(settings)
+    )
+
+
+def stored_expectations(path: Path) -> list[tuple[str, str, float | None, float | None, str]]:
+    suite = json.loads(path.read_text())
+    return sorted(
+        (
+            e["type"],
+            e["kwargs"]["column"],
+            e["kwargs"].get("min_value"),
+            e["kwargs"].get("max_value"),
+            e["meta"]["check"],
+        )
+        for e in suite["expectations"]
+    )
+
+
+def test_committed_gx_project_matches_the_canary_definitions() -> None:
+    for canary in registry.all():
+        defaults = canary.parse_settings({})
+        suite = REPO_GX / "expectations" / f"{canary.name}.json"
+        assert suite.is_file(), f"{suite} missing: run `canary run` in the repository root and commit gx/"
+        assert stored_expectations(suite) == expected_expectations(canary.name, defaults), (
+            f"{suite} is out of date with pipeline_canary/canaries/{canary.name}.py: "
+            "run `canary run` in the repository root and commit gx/"
+        )
+        validation = json.loads((REPO_GX / "validation_definitions" / f"{canary.name}.json").read_text())
+        assert validation["suite"]["name"] == canary.name
+        checkpoint = json.loads((REPO_GX / "checkpoints" / f"{canary.name}.json").read_text())
+        assert [v["name"] for v in checkpoint["validation_definitions"]] == [canary.name]
+
+
+def test_configured_thresholds_update_the_suite(
+    seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
+) -> None:
+    config = make_config(seeded("healthy"), extra="[checkpoints.feature_contamination]\nwarn_pct = 7\nfail_pct = 21\n")
+    run_checkpoints(config, ["feature_contamination"], as_of=AS_OF, now=NOW)
+    stored = stored_expectations(config.gx.project_dir / "expectations" / "feature_contamination.json")
+    assert stored == expected_expectations("feature_contamination", config.settings_for("feature_contamination"))
+    assert {s[3] for s in stored} == {7.0, 21.0}
