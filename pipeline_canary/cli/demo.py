@@ -11,15 +11,7 @@ import click
 
 from pipeline_canary.cli._output import print_json, print_run
 from pipeline_canary.cli.exit_codes import ExitCode
-
-SCENARIO_CHOICES = (
-    "healthy",
-    "prediction-gap",
-    "contamination",
-    "schema-drift",
-    "orphaned-staging",
-    "incident",
-)
+from pipeline_canary.demo import SCENARIOS
 
 CONFIG_TEMPLATE = """\
 # Written by `canary demo`: the embedded demo warehouse. Edit freely; `canary run --config {config}`.
@@ -54,7 +46,7 @@ path = "state.sqlite"
 )
 @click.option(
     "--scenario",
-    type=click.Choice(SCENARIO_CHOICES),
+    type=click.Choice(SCENARIOS),
     default="incident",
     show_default=True,
     help="Which incident the demo data contains ('healthy' has none).",
