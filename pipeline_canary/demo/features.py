@@ -139,8 +139,12 @@ def _feature_sql(where: str) -> str:
         else f"{_base_source(n)} AS s_{n}"
         for n in range(FEATURE_COUNT)
     )
-    w = {n: _WEIGHT_SQL.format(s=f"s_{n}") for n in range(FEATURE_COUNT)}
-    d = {n: f"(s_{n} IN ('default', 'fallback', 'missing'))::INT" for n in range(FEATURE_COUNT)}
+    w = {n: f"w_{n}" for n in range(FEATURE_COUNT)}
+    d = {n: f"d_{n}" for n in range(FEATURE_COUNT)}
+    wt = ",\n".join(
+        f"{_WEIGHT_SQL.format(s=f's_{n}')} AS w_{n}, (s_{n} IN ('default', 'fallback', 'missing'))::INT AS d_{n}"
+        for n in range(FEATURE_COUNT)
+    )
     counted = {
         n: f"(CASE WHEN s_{n} = 'missing' THEN 0 ELSE 1 END)" if n in OPTIONAL_FEATURES else "1"
         for n in range(FEATURE_COUNT)
@@ -162,7 +166,7 @@ def _feature_sql(where: str) -> str:
     )
     per_feature = ",\n".join(
         f"CASE WHEN s_{n} = 'default' THEN NULL ELSE {_value(n)} END AS feature_{n}_value,\n"
-        f"CAST({w[n]} AS DOUBLE) AS feature_{n}_quality,\ns_{n} AS feature_{n}_source"
+        f"CAST(w_{n} AS DOUBLE) AS feature_{n}_quality,\ns_{n} AS feature_{n}_source"
         for n in range(FEATURE_COUNT)
     )
     idx_list = ", ".join(f"CASE WHEN {d[n]} = 1 THEN {n} END" for n in range(FEATURE_COUNT))
@@ -173,6 +177,8 @@ def _feature_sql(where: str) -> str:
         WHERE {where}
     ), src AS (
         SELECT *, {src} FROM rows
+    ), wt AS (
+        SELECT *, {wt} FROM src
     ), agg AS (
         SELECT *,
           ({" + ".join(d[n] for n in range(FEATURE_COUNT))}) AS dfc,
@@ -181,7 +187,7 @@ def _feature_sql(where: str) -> str:
           list_filter([{idx_list}], x -> x IS NOT NULL) AS def_idx,
           {cats},
           {count_src}
-        FROM src
+        FROM wt
     ), scored AS (
         SELECT *, round(CASE WHEN rdc >= 5 THEN least(raw_score, 49) WHEN rdc >= 1 THEN least(raw_score, 69)
                              ELSE raw_score END, 2) AS score

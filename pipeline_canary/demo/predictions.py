@@ -116,6 +116,7 @@ def insert_predictions(conn: Any, chunk: int, columns: list[Field], now: dt.date
     systems = ", ".join(f"('{s}', {i})" for i, s in enumerate(SYSTEM_IDS))
     now_lit = now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
     gap = "TRUE" if as_of_gap else "FALSE"
+    first, last = conn.execute(f"SELECT min(game_date), max(game_date) FROM _days WHERE chunk = {chunk}").fetchone()
     conn.execute(
         f"""
         INSERT INTO nba_predictions.player_prop_predictions BY NAME
@@ -129,6 +130,8 @@ def insert_predictions(conn: Any, chunk: int, columns: list[Field], now: dt.date
             JOIN nba_predictions.ml_feature_store_v2 fs
               ON fs.game_date = f.game_date AND fs.player_lookup = f.player_lookup
             WHERE f.chunk = {chunk}
+              AND fs.game_date BETWEEN DATE '{first.isoformat()}' AND DATE '{last.isoformat()}'
+              AND f.game_date BETWEEN DATE '{first.isoformat()}' AND DATE '{last.isoformat()}'
             QUALIFY row_number() OVER (PARTITION BY f.game_id ORDER BY hash(f.h, 'pick'))
                     <= ceil({PER_DAY_PER_MODEL} / f.n_games)
         ), expanded AS (

@@ -39,7 +39,7 @@ _FAULTS: dict[str, frozenset[str]] = {
     "incident": frozenset({"gap", "contamination", "drift", "orphans"}),
 }
 
-BLOCK_SIZE = 16384
+BLOCK_SIZE = 262144  # DuckDB's default; smaller blocks disable ALP compression of DOUBLEs
 Progress = Callable[[str, int, int], None]
 
 
@@ -123,9 +123,9 @@ def _build(
         if progress is not None:
             progress(stage, done, total)
 
-    # Small blocks: each of the ~670 tiny staging tables would otherwise take a 256 KB block.
     conn = duckdb.connect()
     try:
+        conn.execute("SET enable_progress_bar = false")  # stdout belongs to the CLI (--json)
         conn.execute("SET TimeZone = 'UTC'")
         conn.execute(f"ATTACH '{_sql_str(tmp)}' AS demo (BLOCK_SIZE {BLOCK_SIZE})")
         conn.execute("USE demo")
@@ -158,7 +158,7 @@ def _build(
         created += [("nba_predictions", name, now - dt.timedelta(days=40 + i)) for i, name in enumerate(neighbours)]
         plan = staging.staging_plan(now, timezone, orphans="orphans" in faults)
         staging.create_staging(conn, plan, lambda d, t: report("staging", d, t))
-        created += [("nba_predictions", name, when) for name, when in plan]
+        created += [("nba_predictions", name, when) for name, when, _ in plan]
         staging.write_meta(conn, created, scenario, seasons, as_of, now, dt.datetime.now(dt.UTC).replace(microsecond=0))
         rows = {
             f"{s}.{t}": int(_scalar(conn, f'SELECT count(*) FROM "{s}"."{t}"'))

@@ -16,6 +16,7 @@ from pipeline_canary.demo.schemas import create_table_sql, predictions_schema
 from pipeline_canary.schema.model import Field
 
 ORPHAN_COUNT = 668
+ROWS_PER_TABLE = 3
 FRESH_MINUTES: tuple[int, ...] = (12, 41, 83)
 ORPHAN_MIN_AGE = dt.timedelta(hours=25)
 ORPHAN_MAX_AGE = dt.timedelta(days=30)
@@ -56,14 +57,18 @@ def staging_name(batch_id: str, worker_id: str) -> str:
     return f"_staging_{batch_id}_{worker_id}".replace("-", "_")
 
 
-def staging_plan(now: dt.datetime, tz: str, orphans: bool) -> list[tuple[str, dt.datetime]]:
-    """(table name, created_at) for each staging table: 3 fresh ones, plus 668 orphans if asked."""
+def staging_plan(now: dt.datetime, tz: str, orphans: bool) -> list[tuple[str, dt.datetime, int]]:
+    """(table name, created_at, rows) per staging table: 3 fresh ones, plus 668 orphans if asked.
+
+    Most orphans are empty: a consolidation whose MERGE affected 0 rows keeps its staging tables
+    (facts 3), and every non-empty DuckDB table costs a 256 KB block. Every 50th orphan has rows.
+    """
     zone = ZoneInfo(tz)
     as_of = now.astimezone(zone).date()
     batch_start = now - dt.timedelta(minutes=95)
     batch = f"batch_{as_of.isoformat()}_{int(batch_start.timestamp())}"
     plan = [
-        (staging_name(batch, _worker_id(f"fresh{i}")), now - dt.timedelta(minutes=m))
+        (staging_name(batch, _worker_id(f"fresh{i}")), now - dt.timedelta(minutes=m), ROWS_PER_TABLE)
         for i, m in enumerate(FRESH_MINUTES)
     ]
     if not orphans:
@@ -84,7 +89,8 @@ def staging_plan(now: dt.datetime, tz: str, orphans: bool) -> list[tuple[str, dt
             batch_id = f"linecheck_{day}_{unix}"
         else:
             batch_id = f"fallback_{unix * 1000 + i % 1000}"
-        plan.append((staging_name(batch_id, _worker_id(f"orphan{i}")), created))
+        rows = ROWS_PER_TABLE if i % 50 == 0 else 0
+        plan.append((staging_name(batch_id, _worker_id(f"orphan{i}")), created, rows))
     return plan
 
 
@@ -94,12 +100,16 @@ def staging_fields() -> list[Field]:
 
 
 def create_staging(
-    conn: Any, plan: list[tuple[str, dt.datetime]], tick: Callable[[int, int], None] | None = None
+    conn: Any, plan: list[tuple[str, dt.datetime, int]], tick: Callable[[int, int], None] | None = None
 ) -> None:
     """Create each staging table with a few rows written by the worker shortly before creation."""
     fields = staging_fields()
-    for n, (name, created) in enumerate(plan):
+    for n, (name, created, rows) in enumerate(plan):
         conn.execute(create_table_sql("nba_predictions", name, fields))
+        if tick is not None and (n % 50 == 0 or n == len(plan) - 1):
+            tick(n + 1, len(plan))
+        if rows == 0:
+            continue
         created_lit = created.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
         conn.execute(
             f"""
@@ -118,11 +128,9 @@ def create_staging(
                    0 AS default_feature_count,
                    'odds_api' AS vegas_line_source,
                    CAST(NULL AS BIGINT) AS required_default_count
-            FROM range(3) t(i)
+            FROM range({rows}) t(i)
             """
         )
-        if tick is not None and (n % 50 == 0 or n == len(plan) - 1):
-            tick(n + 1, len(plan))
 
 
 def create_neighbours(conn: Any, as_of: dt.date, now: dt.datetime, system_ids: tuple[str, ...]) -> list[str]:
