@@ -314,7 +314,5 @@ def feature_store_schema() -> list[Field]:
 
 def create_table_sql(schema: str, table: str, fields: list[Field]) -> str:
     """``CREATE TABLE`` for DuckDB from BigQuery fields (REQUIRED -> NOT NULL)."""
-    cols = ",\n  ".join(
-        f'"{f.name}" {bq_to_duckdb(f)}' + (" NOT NULL" if f.mode == REQ else "") for f in fields
-    )
+    cols = ",\n  ".join(f'"{f.name}" {bq_to_duckdb(f)}' + (" NOT NULL" if f.mode == REQ else "") for f in fields)
     return f'CREATE TABLE "{schema}"."{table}" (\n  {cols}\n)'
