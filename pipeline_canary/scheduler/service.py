@@ -186,6 +186,7 @@ class Service:
                 box["error"] = exc
             finally:
                 warehouse.close()
+                _close_thread_state(self.config)
 
         worker = threading.Thread(target=work, name=f"canary-run-{name}", daemon=True)
         started = time.monotonic()
@@ -299,6 +300,16 @@ def _default_connect(config: WarehouseConfig) -> Warehouse:
     from pipeline_canary.warehouse import connect
 
     return connect(config)
+
+
+def _close_thread_state(config: CanaryConfig) -> None:
+    """The state store keeps one connection per thread; a run's thread ends, so its connection goes."""
+    try:
+        from pipeline_canary.state import open_state
+
+        open_state(config).close()
+    except Exception:
+        log.debug("closing the run thread's state connection failed", exc_info=True)
 
 
 def _period_s(trigger: BaseTrigger) -> float:
