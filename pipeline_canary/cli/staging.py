@@ -59,9 +59,19 @@ def _size(rows: int | None, size: int | None) -> str:
     return ", ".join(p for p in parts if p) or "size unknown"
 
 
-@click.group("staging", epilog="\b\nExamples:\n  canary staging list\n  canary staging cleanup --older-than 24h")
+@click.group(
+    "staging",
+    epilog="\b\nExamples:\n  canary staging list\n  canary staging cleanup --older-than 24h\n"
+    "\b\nAutomatic cleanup after each run of the orphaned_staging_tables checkpoint (off by default):\n"
+    "  [checkpoints.orphaned_staging_tables]\n  auto_cleanup = true   # drops, with these same guards",
+)
 def staging() -> None:
-    """Orphaned ``_staging_*`` tables: list them, clean them up (dry run unless --execute)."""
+    """Orphaned ``_staging_*`` tables: list them, clean them up (dry run unless --execute).
+
+    Only tables in the configured staging dataset whose whole name is a pipeline staging name
+    (prefix, batch id, worker id) and that are older than the cutoff are ever touched; every
+    action is recorded in the state store.
+    """
 
 
 @staging.command(

@@ -172,3 +172,46 @@ def test_auto_cleanup_is_off_by_default(
     before = table_names(config.warehouse.path)
     execute(config, ["orphaned_staging_tables"], now=NOW, alert=False, build_docs=False)
     assert table_names(config.warehouse.path) == before
+
+
+def test_a_failed_drop_exits_1_and_the_sweep_continues(
+    plain: CanaryConfig, capsys: pytest.CaptureFixture[str], table_names: Names, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline_canary.errors import PermissionDeniedError
+    from pipeline_canary.staging import sweep as sweep_module
+
+    real_open = sweep_module.open_target
+    victim: list[str] = []
+
+    class Failing:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def apply(self, candidate: Any) -> str | None:
+            if not victim:
+                victim.append(candidate.table.name)
+                raise PermissionDeniedError("missing bigquery.tables.delete")
+            result: str | None = self.inner.apply(candidate)
+            return result
+
+        def close(self) -> None:
+            self.inner.close()
+
+    monkeypatch.setattr(sweep_module, "open_target", lambda *a: Failing(real_open(*a)))
+    code, out, _ = staging(capsys, plain, "cleanup", "--execute")
+    assert code == 1
+    assert "dropped 667 · expired 0 · skipped 3 · failed 1" in out
+    assert f"failed   nba_predictions.{victim[0]}" in out and "missing bigquery.tables.delete" in out
+    assert ("nba_predictions", victim[0]) in table_names(plain.warehouse.path)
+    actions = [r.action for r in audit_rows(open_state(plain))]
+    assert actions.count("failed") == 1 and actions.count("dropped") == 667
+
+
+@pytest.mark.parametrize("prefix", ["", "_", "s_", "_stg_", "staging", "_staging", "%staging_", "_staging_%", "*_"])
+def test_a_too_broad_prefix_is_refused_at_configuration_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], prefix: str
+) -> None:
+    path = tmp_path / "canary.toml"
+    path.write_text(f'[pipeline]\nstaging_prefix = "{prefix}"\n', encoding="utf-8")
+    code, _, err = cli(capsys, "staging", "cleanup", "--execute", "--config", str(path))
+    assert code == 2 and "staging_prefix" in err and "Traceback" not in err
