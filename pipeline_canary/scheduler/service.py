@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from pipeline_canary.results import CheckpointResult, Outcome, RunResult
 from pipeline_canary.scheduler._cancel import CancellableWarehouse
+from pipeline_canary.scheduler._support import close_thread_state, default_connect, flush_outbox, period_s
 from pipeline_canary.state.lock import LockTimeoutError
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ class Service:
         self.settings = settings or config.schedule
         self.tz = ZoneInfo(self.settings.timezone or config.pipeline.timezone)
         self._clock, self._as_of = clock, as_of
-        self.connect_warehouse = connect or _default_connect
+        self.connect_warehouse = connect or default_connect
         self._slot = threading.Lock()
         self._stopping = threading.Event()
         self._stopped = False
@@ -94,7 +95,7 @@ class Service:
         for canary in registry.all():
             resolved = self.settings.for_checkpoint(canary.name, canary.severity)
             if resolved.enabled:
-                period = _period_s(self._trigger(resolved))
+                period = period_s(self._trigger(resolved))
                 self.states[canary.name] = CheckpointState(canary.name, canary.severity, resolved, period)
         self.scheduler = BackgroundScheduler(
             timezone=self.tz,
@@ -186,7 +187,7 @@ class Service:
                 box["error"] = exc
             finally:
                 warehouse.close()
-                _close_thread_state(self.config)
+                close_thread_state(self.config)
 
         worker = threading.Thread(target=work, name=f"canary-run-{name}", daemon=True)
         started = time.monotonic()
@@ -294,43 +295,3 @@ class Service:
     def next_run(self, name: str) -> dt.datetime | None:
         job = self.scheduler.get_job(name) if self.running else None
         return job.next_run_time if job is not None else None
-
-
-def _default_connect(config: WarehouseConfig) -> Warehouse:
-    from pipeline_canary.warehouse import connect
-
-    return connect(config)
-
-
-def _close_thread_state(config: CanaryConfig) -> None:
-    """The state store keeps one connection per thread; a run's thread ends, so its connection goes."""
-    try:
-        from pipeline_canary.state import open_state
-
-        open_state(config).close()
-    except Exception:
-        log.debug("closing the run thread's state connection failed", exc_info=True)
-
-
-def _period_s(trigger: BaseTrigger) -> float:
-    """Seconds between two fire times (for cron: the next two), used by readiness."""
-    interval = getattr(trigger, "interval", None)
-    if isinstance(interval, dt.timedelta):
-        return interval.total_seconds()
-    now = _utcnow()
-    first = trigger.get_next_fire_time(None, now)
-    second = trigger.get_next_fire_time(first, first + dt.timedelta(seconds=1)) if first else None
-    return (second - first).total_seconds() if first and second else 86400.0
-
-
-def flush_outbox(config: CanaryConfig) -> int | None:
-    """Deliver pending alerts (``pipeline_canary.alerting.deliver_pending``) if alerting has it."""
-    try:
-        from pipeline_canary.alerting import deliver_pending  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    try:
-        return int(deliver_pending(config))
-    except Exception:
-        log.exception("flushing the alert outbox failed")
-        return None

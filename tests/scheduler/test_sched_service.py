@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -160,3 +164,37 @@ def test_shutdown_grace_running_out_cuts_the_run_off_and_records_it(config_for: 
     assert time.monotonic() - began < 3
     (row,) = rows(config, "prediction_gap")
     assert row.outcome is Outcome.ERRORED and "shut down" in row.message  # type: ignore[attr-defined]
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from pipeline_canary.state.lock import run_lock
+with run_lock(Path(sys.argv[1]), timeout_s=10):
+    print("locked", flush=True)
+    time.sleep(2.0)
+    print(time.time(), flush=True)
+"""
+
+
+def test_a_manual_run_in_another_process_holds_off_the_scheduled_run(
+    config_for: Callable[..., CanaryConfig], tmp_path: Path
+) -> None:
+    config = config_for(only=["prediction_gap"], timeout_s=1.0)  # lock wait does not count toward it
+    lock = config.state.path.with_suffix(".lock")
+    manual = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lock)], stdout=subprocess.PIPE, text=True)
+    assert manual.stdout is not None and manual.stdout.readline().strip() == "locked"
+    tracker = Tracker()
+    first_call: list[float] = []
+
+    class Timed(SlowWarehouse):
+        def query(self, sql: str, params: Any = None) -> Any:
+            first_call.append(time.time())
+            return super().query(sql, params)
+
+    svc = Service(config, clock=lambda: NOW, connect=lambda wc: Timed(wc.path, 0.0, tracker))
+    result = svc.run_checkpoint("prediction_gap")
+    released = float(manual.stdout.readline())
+    assert manual.wait(10) == 0
+    assert result is not None and result.get("prediction_gap").outcome is Outcome.PASSED
+    assert min(first_call) >= released
