@@ -89,14 +89,22 @@ def auto_cleanup_sink(config: CanaryConfig, result: RunResult) -> None:
     checkpoint = next((c for c in result.checkpoints if c.name == CHECKPOINT), None)
     if checkpoint is None or not checkpoint.metrics.get("orphaned_tables"):
         return
+    from pipeline_canary.errors import CanaryError
     from pipeline_canary.warehouse import connect
 
-    with connect(config.warehouse) as warehouse:
-        plan = plan_cleanup(config, warehouse, older_than=dt.timedelta(hours=settings.max_age_hours), now=result.now)
-        if plan.refused:
-            log.error("automatic staging cleanup refused: %s", plan.refusal)
-            return
-        sweep_result, actor = run_cleanup(config, warehouse, plan, execute=True)
+    cutoff = dt.timedelta(hours=settings.max_age_hours)
+    try:
+        with connect(config.warehouse) as warehouse:
+            plan = plan_cleanup(config, warehouse, older_than=cutoff, now=result.now)
+            if plan.refused:
+                log.error("automatic staging cleanup refused: %s", plan.refusal)
+                return
+            sweep_result, actor = run_cleanup(config, warehouse, plan, execute=True)
+    except CanaryError as exc:
+        # e.g. DuckDB under the scheduler: the run's read-only connection is still open in this
+        # process, and DuckDB allows no read-write one beside it. Nothing was dropped.
+        log.error("automatic staging cleanup could not run: %s; run `canary staging cleanup --execute`", exc)
+        return
     summary = sweep_result.summary()
     level = logging.ERROR if sweep_result.failed else logging.WARNING
     log.log(level, "automatic staging cleanup by %s (sweep %s): %s", actor, sweep_result.sweep_id, summary)

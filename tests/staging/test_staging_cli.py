@@ -215,3 +215,22 @@ def test_a_too_broad_prefix_is_refused_at_configuration_time(
     path.write_text(f'[pipeline]\nstaging_prefix = "{prefix}"\n', encoding="utf-8")
     code, _, err = cli(capsys, "staging", "cleanup", "--execute", "--config", str(path))
     assert code == 2 and "staging_prefix" in err and "Traceback" not in err
+
+
+def test_auto_cleanup_reports_when_duckdb_is_held_open_by_the_run(
+    seeded: Callable[[str], Path],
+    make_config: Callable[..., CanaryConfig],
+    table_names: Names,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from pipeline_canary.warehouse.duckdb import DuckDBWarehouse
+
+    config = make_config(
+        seeded("incident"), copy=True, extra="[checkpoints.orphaned_staging_tables]\nauto_cleanup = true\n"
+    )
+    before = table_names(config.warehouse.path)
+    with DuckDBWarehouse(config.warehouse.path) as held:  # as the scheduler passes its own warehouse
+        result = execute(config, ["orphaned_staging_tables"], now=NOW, alert=False, build_docs=False, warehouse=held)
+    assert result.checkpoints[0].outcome is Outcome.FAILED
+    assert "automatic staging cleanup could not run" in caplog.text
+    assert table_names(config.warehouse.path) == before
