@@ -10,9 +10,11 @@ import datetime as dt
 import getpass
 import os
 import socket
+import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pipeline_canary.errors import CanaryError
 from pipeline_canary.state.sqlite import SQLiteState, register_schema
 
 if TYPE_CHECKING:
@@ -91,9 +93,27 @@ class AuditLog:
         self.backend = backend
         self.actor = actor or current_actor()
 
+    def check(self) -> None:
+        """Raise CanaryError now if the audit cannot be written (before anything is dropped)."""
+        try:
+            with self.state.transaction():
+                pass
+        except sqlite3.Error as exc:
+            raise CanaryError(f"cannot write the cleanup audit to the state store {self.state.path}: {exc}") from exc
+
     def record(self, outcome: TableOutcome) -> None:
+        """Write one row; if that fails the sweep stops (no unrecorded drops), naming the table."""
         if outcome.action not in RECORDED_ACTIONS:
             return
+        try:
+            self._insert(outcome)
+        except sqlite3.Error as exc:
+            raise CanaryError(
+                f"{outcome.action} {outcome.table} but could not record it in the state store {self.state.path}: "
+                f"{exc}; stopping the sweep"
+            ) from exc
+
+    def _insert(self, outcome: TableOutcome) -> None:
         with self.state.transaction() as conn:
             conn.execute(
                 "INSERT INTO staging_cleanup (sweep_id, at, actor, backend, dataset, table_name, created, "

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from pipeline_canary.errors import ConfigError
 from pipeline_canary.staging.plan import DEFAULT_MAX_TABLES, Plan, build_plan
 from pipeline_canary.staging.sweep import DEFAULT_EXPIRE_IN, Mode, SweepResult, TableOutcome, new_sweep_id, sweep
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "orphaned_staging_tables"
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)  # clock skew between hosts
 
 
 def _utcnow() -> dt.datetime:
@@ -32,8 +34,16 @@ def plan_cleanup(
     max_tables: int = DEFAULT_MAX_TABLES,
     read_only: bool = False,
 ) -> Plan:
-    """List the configured staging dataset and plan; ``now`` (default: the clock) fixes ages."""
+    """List the configured staging dataset and plan; ``now`` (default: the clock) fixes ages.
+
+    A ``now`` in the future would overstate every age, so only read-only callers may use one.
+    """
     listing_started = _utcnow()
+    if now is not None and not read_only and now > listing_started + FUTURE_TOLERANCE:
+        raise ConfigError(
+            f"--now {now.isoformat()} is in the future: every table would look older than it is, and young "
+            "tables could be dropped. Use a past or present --now (or none) for a cleanup"
+        )
     listed = warehouse.tables(config.pipeline.staging_dataset)
     extra = {"min_older_than": dt.timedelta(0)} if read_only else {}
     return build_plan(
@@ -65,6 +75,8 @@ def run_cleanup(
 
     sweep_id = new_sweep_id()
     audit = AuditLog(open_state(config), sweep_id=sweep_id, backend=warehouse.name, actor=actor)
+    if execute:
+        audit.check()  # an unwritable state store stops the sweep before the first drop, not after
     result = sweep(
         warehouse,
         plan,
@@ -101,7 +113,7 @@ def auto_cleanup_sink(config: CanaryConfig, result: RunResult) -> None:
                 return
             sweep_result, actor = run_cleanup(config, warehouse, plan, execute=True)
     except CanaryError as exc:
-        # e.g. DuckDB under the scheduler: the run's read-only connection is still open in this
+        # A refused --now, or e.g. DuckDB under the scheduler: the run's read-only connection is still open in this
         # process, and DuckDB allows no read-write one beside it. Nothing was dropped.
         log.error("automatic staging cleanup could not run: %s; run `canary staging cleanup --execute`", exc)
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +14,8 @@ import pytest
 from pipeline_canary.cli import main
 from pipeline_canary.config import CanaryConfig, GXConfig, PipelineConfig, StateConfig
 from pipeline_canary.staging.audit import audit_rows
-from pipeline_canary.staging.cleanup import plan_cleanup, run_cleanup
-from pipeline_canary.staging.plan import CREATED_AFTER_LISTING, build_plan
+from pipeline_canary.staging.cleanup import run_cleanup
+from pipeline_canary.staging.plan import CREATED_AFTER_LISTING, Plan, build_plan
 from pipeline_canary.state.sqlite import SQLiteState
 from pipeline_canary.warehouse.bigquery import BigQueryWarehouse
 
@@ -86,11 +87,24 @@ def later() -> dt.datetime:
     return dt.datetime.now(dt.UTC) + LATER
 
 
+def plan_later(wh: BigQueryWarehouse, config: CanaryConfig) -> Plan:
+    """The plan two days from now (``plan_cleanup`` refuses a future clock; the pure planner does not)."""
+    started = dt.datetime.now(dt.UTC)
+    return build_plan(
+        wh.tables(config.pipeline.staging_dataset),
+        dataset=config.pipeline.staging_dataset,
+        prefix=config.pipeline.staging_prefix,
+        older_than=dt.timedelta(hours=24),
+        now=started + LATER,
+        listing_started=started,
+    )
+
+
 def test_dry_run_changes_nothing(
     bq_warehouse: BigQueryWarehouse, config: CanaryConfig, dataset: str, other_dataset: str, tables: dict[str, set[str]]
 ) -> None:
     before = (names(bq_warehouse, dataset), names(bq_warehouse, other_dataset))
-    plan = plan_cleanup(config, bq_warehouse, older_than=dt.timedelta(hours=24), now=later())
+    plan = plan_later(bq_warehouse, config)
     result, _ = run_cleanup(config, bq_warehouse, plan)
     assert {c.table.name for c in plan.candidates} == tables["orphans"]
     assert result.outcomes == [] and not result.executed
@@ -101,7 +115,7 @@ def test_execute_drops_only_the_orphans(
     bq_warehouse: BigQueryWarehouse, config: CanaryConfig, dataset: str, other_dataset: str, tables: dict[str, set[str]]
 ) -> None:
     other_before = names(bq_warehouse, other_dataset)
-    plan = plan_cleanup(config, bq_warehouse, older_than=dt.timedelta(hours=24), now=later())
+    plan = plan_later(bq_warehouse, config)
     result, _ = run_cleanup(config, bq_warehouse, plan, execute=True, actor="ops@test")
     assert result.dropped == len(ORPHANS) and result.failed == 0
     assert names(bq_warehouse, dataset) == tables["keep"]
@@ -113,7 +127,7 @@ def test_execute_drops_only_the_orphans(
 def test_recheck_skips_a_table_dropped_and_recreated_after_listing(
     bq_warehouse: BigQueryWarehouse, config: CanaryConfig, dataset: str, tables: dict[str, set[str]]
 ) -> None:
-    plan = plan_cleanup(config, bq_warehouse, older_than=dt.timedelta(hours=24), now=later())
+    plan = plan_later(bq_warehouse, config)
     bq_warehouse.client.delete_table(f"{bq_warehouse.project}.{dataset}.{ORPHANS[0]}")
     assert _create(bq_warehouse, dataset, ORPHANS[0])  # a new batch reused the name
     bq_warehouse.client.delete_table(f"{bq_warehouse.project}.{dataset}.{ORPHANS[1]}")
@@ -158,7 +172,7 @@ def test_expire_sends_an_expiration_and_drops_nothing(
         return update(table, fields, **kw)
 
     monkeypatch.setattr(bq_warehouse.client, "update_table", spy)
-    plan = plan_cleanup(config, bq_warehouse, older_than=dt.timedelta(hours=24), now=later())
+    plan = plan_later(bq_warehouse, config)
     before = dt.datetime.now(dt.UTC)
     result, _ = run_cleanup(config, bq_warehouse, plan, execute=True, mode="expire", expire_in=dt.timedelta(days=3))
     assert result.expired == len(ORPHANS) and result.failed == 0, [o.detail for o in result.outcomes]
@@ -173,7 +187,7 @@ def test_expire_sends_an_expiration_and_drops_nothing(
 def test_expiration_is_visible_on_the_server(
     bq_warehouse: BigQueryWarehouse, config: CanaryConfig, dataset: str, tables: dict[str, set[str]]
 ) -> None:
-    plan = plan_cleanup(config, bq_warehouse, older_than=dt.timedelta(hours=24), now=later())
+    plan = plan_later(bq_warehouse, config)
     run_cleanup(config, bq_warehouse, plan, execute=True, mode="expire")
     for name in ORPHANS:
         assert bq_warehouse.client.get_table(f"{bq_warehouse.project}.{dataset}.{name}").expires is not None
@@ -194,12 +208,21 @@ def test_cli_cleanup_on_bigquery(
         f'[gx]\nproject_dir = "{tmp_path / "gx"}"\nbuild_docs = false\n',
         encoding="utf-8",
     )
-    args = ["staging", "cleanup", "--older-than", "24h", "--now", later().isoformat(), "--config", str(path)]
-    with pytest.raises(SystemExit) as exc:
-        main([*args, "--max-tables", "2", "--execute"])
-    assert exc.value.code == 2 and "refusing to touch 3 tables" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exc:
-        main([*args, "--execute"])
-    out = capsys.readouterr().out
-    assert exc.value.code == 0 and "dropped 3" in out and "failed 0" in out
-    assert names(bq_warehouse, dataset) == tables["keep"]
+
+    def canary(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exc:
+            main([*args, "--config", str(path)])
+        out = capsys.readouterr()
+        return int(exc.value.code or 0), out.out, out.err
+
+    before = names(bq_warehouse, dataset)
+    code, out, err = canary("staging", "list", "--json", "--now", later().isoformat())
+    eligible = {r["table"] for r in json.loads(out) if r["cleanup"] == "eligible"}
+    assert code == 0 and eligible == tables["orphans"], err
+    code, _, err = canary("staging", "cleanup", "--execute", "--now", later().isoformat())
+    assert code == 2 and "is in the future" in err
+    code, out, _ = canary("staging", "cleanup", "--execute", "--older-than", "1h")
+    assert code == 0 and "planned 0 · dropped 0" in out  # everything here is seconds old
+    code, _, err = canary("staging", "cleanup", "--expire", "--execute", "--older-than", "1h", "--max-tables", "0")
+    assert code == 2 and "--max-tables" in err
+    assert names(bq_warehouse, dataset) == before

@@ -234,3 +234,25 @@ def test_auto_cleanup_reports_when_duckdb_is_held_open_by_the_run(
     assert result.checkpoints[0].outcome is Outcome.FAILED
     assert "automatic staging cleanup could not run" in caplog.text
     assert table_names(config.warehouse.path) == before
+
+
+def test_a_future_now_is_refused_for_cleanup_but_not_for_list(
+    plain: CanaryConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(plain.warehouse.path)
+    future = ["--now", "2099-01-01T00:00:00+00:00", "--config", str(plain.source)]
+    code, _, err = cli(capsys, "staging", "cleanup", "--execute", *future)
+    assert code == 2 and "is in the future" in err
+    code, out, _ = cli(capsys, "staging", "list", "--json", *future)
+    assert code == 0 and len(json.loads(out)) == ORPHAN_COUNT + 3
+    assert snapshot(plain.warehouse.path) == before
+
+
+def test_an_unwritable_audit_stops_the_sweep_before_any_drop(
+    plain: CanaryConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain.state.path.mkdir(parents=True)  # a directory where the SQLite file should be
+    before = snapshot(plain.warehouse.path)
+    code, _, err = staging(capsys, plain, "cleanup", "--execute")
+    assert code == 3 and "cannot write the cleanup audit" in err
+    assert snapshot(plain.warehouse.path) == before
