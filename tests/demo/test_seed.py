@@ -358,3 +358,42 @@ def test_overwrite_and_progress(tmp_path: Path) -> None:
     assert {s for s, _, _ in calls} >= {"schedule", "seasons", "staging"}
     assert ("seasons", 1, 1) in calls
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb"]
+
+
+def test_staging_tables_and_neighbours(demos: dict[str, Demo]) -> None:
+    d = demos["incident"]
+    tables = [t for s, t, _ in iter_tables(d.info.path) if s == "nba_predictions"]
+    staging = [t for t in tables if t.startswith("_staging_")]
+    assert len(staging) == 671
+    neighbours = set(tables) - set(staging)
+    assert neighbours == {
+        "player_prop_predictions",
+        "ml_feature_store_v2",
+        "staging_notes",
+        "prediction_accuracy",
+        "model_registry",
+    }
+    fresh = d.all(
+        "SELECT m.table_name FROM _canary_meta.table_created m "
+        "WHERE starts_with(m.table_name, '_staging_') AND m.created_at > CAST(? AS TIMESTAMPTZ) - INTERVAL 2 HOUR",
+        [d.info.now],
+    )
+    assert len(fresh) == 3
+    for (name,) in fresh:
+        assert d.one(f'SELECT count(*) FROM nba_predictions."{name}"') == 3
+        cols = d.columns(name)
+        assert {"vegas_line_source", "required_default_count", "prediction_id"} <= set(cols)
+    with_rows = sum(d.one(f'SELECT count(*) > 0 FROM nba_predictions."{t}"') for t in staging)
+    assert 3 < with_rows < 671
+    registry = d.all("SELECT model_id FROM nba_predictions.model_registry WHERE enabled AND status = 'active'")
+    active = d.all(
+        "SELECT DISTINCT system_id FROM nba_predictions.player_prop_predictions WHERE game_date = ? AND is_active",
+        [d.info.as_of - dt.timedelta(days=1)],
+    ) or d.all("SELECT DISTINCT system_id FROM nba_predictions.player_prop_predictions WHERE is_active")
+    assert {r for (r,) in registry} == {s for (s,) in active} and len(registry) == MODELS
+    graded = d.one(
+        "SELECT count(*) FROM nba_predictions.prediction_accuracy WHERE prediction_correct IS NOT NULL "
+        "AND game_date < ?",
+        [d.info.as_of],
+    )
+    assert graded > 0
