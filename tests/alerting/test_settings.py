@@ -77,3 +77,25 @@ def test_docs_links_and_budget() -> None:
     assert docs_url(None, "https://d") is None
     text = fit([f"line {i} " + "x" * 80 for i in range(200)], more=" (see Data Docs)")
     assert len(text) < 2900 and text.endswith("more (see Data Docs)") and "… +" in text
+
+
+def test_cli_start_up_fails_with_exit_2_naming_the_variable_not_the_value(
+    alert_config: Callable[..., CanaryConfig], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline_canary.cli import main
+
+    config = alert_config()
+    monkeypatch.setenv("CANARY_SLACK_TOKEN", "xoxb-SECRET but with spaces")
+    with pytest.raises(SystemExit) as exited:
+        main(["alerts", "status", "--config", str(config.source)])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "CANARY_SLACK_TOKEN is malformed" in err and "SECRET" not in err
+
+
+def test_no_alert_means_no_alert_or_metrics_sinks() -> None:
+    from pipeline_canary.alerting import alert_sink, metrics_sink
+    from pipeline_canary.session import default_sinks
+
+    assert alert_sink in default_sinks(alert=True) and metrics_sink in default_sinks(alert=True)
+    assert alert_sink not in default_sinks(alert=False) and metrics_sink not in default_sinks(alert=False)
