@@ -164,22 +164,6 @@ def test_info_and_volumes(demos: dict[str, Demo]) -> None:
     assert d.one("SELECT count(*) FROM nba_reference.nba_schedule WHERE game_id NOT LIKE '002%'") == 0
 
 
-def test_determinism(demos: dict[str, Demo], tmp_path: Path) -> None:
-    again = Demo(seed(tmp_path / "again.duckdb", scenario="contamination", now=FEB))
-    first = demos["contamination"]
-    sql = {
-        "p": "SELECT count(*), sum(hash(prediction_id, predicted_points, created_at, is_active)) "
-        "FROM nba_predictions.player_prop_predictions",
-        "f": "SELECT count(*), sum(hash(player_lookup, game_date, feature_quality_score, "
-        "default_feature_indices, feature_13_value)) FROM nba_predictions.ml_feature_store_v2",
-        "m": "SELECT count(*), sum(hash(table_name, created_at)) FROM _canary_meta.table_created",
-    }
-    for q in sql.values():
-        assert again.one(q) == first.one(q)
-    assert again.info.rows == first.info.rows
-    again.conn.close()
-
-
 @pytest.mark.parametrize("scenario", ["contamination", "incident-nov"])
 def test_quality_columns_consistent_with_sources(demos: dict[str, Demo], scenario: str) -> None:
     d = demos[scenario]
@@ -349,15 +333,29 @@ def test_november_as_of_uses_local_date(demos: dict[str, Demo]) -> None:
     assert d.one("SELECT count(*) FROM nba_reference.nba_schedule WHERE game_date > ?", [d.info.as_of]) == 0
 
 
-def test_overwrite_and_progress(tmp_path: Path) -> None:
+def test_overwrite_progress_and_determinism(demos: dict[str, Demo], tmp_path: Path) -> None:
     target = tmp_path / "w.duckdb"
     target.write_bytes(b"not a database")
     calls: list[tuple[str, int, int]] = []
-    info = seed(target, scenario="schema-drift", now=NOV, progress=lambda s, a, b: calls.append((s, a, b)))
+    info = seed(target, scenario="incident", now=NOV, progress=lambda s, a, b: calls.append((s, a, b)))
     assert info.path == target and target.stat().st_size > 0
     assert {s for s, _, _ in calls} >= {"schedule", "seasons", "staging"}
     assert ("seasons", 1, 1) in calls
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb"]
+    # same arguments -> identical data
+    again, first = Demo(info), demos["incident-nov"]
+    sql = {
+        "p": "SELECT count(*), sum(hash(prediction_id, predicted_points, created_at, is_active, superseded_by)) "
+        "FROM nba_predictions.player_prop_predictions",
+        "f": "SELECT count(*), sum(hash(player_lookup, game_date, feature_quality_score, "
+        "default_feature_indices, feature_13_value, feature_40_value)) FROM nba_predictions.ml_feature_store_v2",
+        "s": "SELECT count(*), sum(hash(game_id, game_date, home_team_tricode)) FROM nba_reference.nba_schedule",
+        "m": "SELECT count(*), sum(hash(table_name, created_at)) FROM _canary_meta.table_created",
+    }
+    for q in sql.values():
+        assert again.one(q) == first.one(q)
+    assert again.info.rows == first.info.rows
+    again.conn.close()
 
 
 def test_staging_tables_and_neighbours(demos: dict[str, Demo]) -> None:
