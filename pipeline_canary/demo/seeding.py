@@ -1,4 +1,25 @@
-"""``seed()``: build the embedded demo warehouse (a DuckDB file) for one scenario."""
+"""``seed()``: build the embedded demo warehouse (a DuckDB file) for one scenario.
+
+What each scenario guarantees (1 season or more; ``as_of`` = date of ``now`` in ``timezone``):
+
+* every scenario: ~165 game days walking back from ``as_of``; ``as_of`` has exactly 10 games with
+  ``game_status = 1`` (earlier days are final, 3); 8 models (``model_registry``) predict ~75
+  players per game day each, spread over every game, plus ~25% superseded inactive rows;
+  3 fresh staging tables of today's batch (created 12, 41 and 83 minutes before ``now``);
+  neighbours ``staging_notes``, ``model_registry``, ``prediction_accuracy`` (last 30 days graded).
+* healthy: required-feature contamination over the 14 days before ``as_of`` is exactly 2.0%
+  (rounded row count); ~30% of rows default only the optional vegas features 25-27.
+* prediction-gap: no active predictions on ``as_of``; its rows are all ``is_active = FALSE``.
+* contamination: 24.6% of the feature rows in ``[as_of - 14 days, as_of)`` have 1-6 required
+  defaults, most often 13, 14, then 22-24, then 5-8; earlier days stay at ~2%.
+* schema-drift: ``player_prop_predictions`` lacks ``vegas_line_source`` and ``required_default_count``.
+* orphaned-staging: 668 more staging tables created 25 h to ~30 days before ``now`` (batch_,
+  regen_, linecheck_ and fallback_ batch ids); most are empty, every 50th holds 3 rows.
+* incident: all four faults at once.
+
+Creation times of every table are in ``_canary_meta.table_created``; ``_canary_meta.demo`` holds
+the arguments (``seeded_at`` is the only wall-clock value in the file).
+"""
 
 from __future__ import annotations
 
