@@ -77,7 +77,6 @@ def load_demo(
     import duckdb
 
     from pipeline_canary.demo.seeding import iter_tables
-    from pipeline_canary.warehouse.duckdb import DuckDBWarehouse
 
     client = getattr(client_or_warehouse, "client", client_or_warehouse)
     wanted = set(datasets) if datasets is not None else None
@@ -90,8 +89,15 @@ def load_demo(
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
     listed.sort(key=lambda t: ((t[0], t[1]) not in PIPELINE_TABLES, _utc(t[2]) or far, t[0], t[1]))
     report = LoadReport(project=project)
-    source = DuckDBWarehouse(duckdb_path)
-    try:
+    with duckdb.connect(str(duckdb_path), read_only=True) as conn:
+        conn.execute("SET TimeZone = 'UTC'")
+        schemas = _schemas(conn)
+        sizes = {
+            (s, t): n
+            for s, t, n in conn.execute(
+                "SELECT schema_name, table_name, estimated_size FROM duckdb_tables()"
+            ).fetchall()
+        }
         for dataset in sorted({ds for ds, _, _ in listed}):
             client.create_dataset(f"{project}.{dataset}", exists_ok=True)
         previous: dt.datetime | None = None
@@ -101,15 +107,15 @@ def load_demo(
                 time.sleep(0.005)  # creation times have millisecond resolution
             previous = demo_created or previous
             ref = TableRef(project=project, dataset=dataset, name=name)
-            fields = source.columns(TableRef(dataset=dataset, name=name))
+            fields = schemas[(dataset, name)]
             table = client.create_table(_table(ref, fields, (dataset, name) in PIPELINE_TABLES))
             report.tables[f"{dataset}.{name}"] = LoadedTable(ref, demo_created, table.created)
-    finally:
-        source.close()
-    with duckdb.connect(str(duckdb_path), read_only=True) as conn:
-        conn.execute("SET TimeZone = 'UTC'")
         for key, loaded in report.tables.items():
+            if not sizes.get((loaded.ref.dataset, loaded.ref.name)):
+                continue
             first_day = since.get(key, since.get("*")) if isinstance(since, Mapping) else since
+            if not any(f.name == PARTITION_COLUMN for f in schemas[(loaded.ref.dataset, loaded.ref.name)]):
+                first_day = None
             loaded.rows = _copy_rows(conn, client, loaded.ref, first_day, batch_size)
             if loaded.rows:
                 log.debug("copied %d rows into %s", loaded.rows, key)
@@ -141,9 +147,8 @@ def _table(ref: TableRef, fields: list[Field], require_filter: bool) -> Any:
 
 
 def _copy_rows(conn: Any, client: Any, ref: TableRef, since: dt.date | None, batch_size: int) -> int:
-    probe = conn.execute(f'SELECT * FROM "{ref.dataset}"."{ref.name}" LIMIT 0')
     where, params = "", {}
-    if since is not None and PARTITION_COLUMN in [d[0] for d in probe.description]:
+    if since is not None:
         where, params = f' WHERE "{PARTITION_COLUMN}" >= $since', {"since": since}
     cursor = conn.execute(f'SELECT * FROM "{ref.dataset}"."{ref.name}"{where}', params)
     names = [d[0] for d in cursor.description]
@@ -155,6 +160,20 @@ def _copy_rows(conn: Any, client: Any, ref: TableRef, since: dt.date | None, bat
             raise RuntimeError(f"inserting into {ref} failed: {errors[:3]}")
         copied += len(rows)
     return copied
+
+
+def _schemas(conn: Any) -> dict[tuple[str, str], list[Field]]:
+    """Every table's columns in one query (one per table costs 30 ms each over 700 tables)."""
+    from pipeline_canary.warehouse.duckdb_types import duckdb_to_field
+
+    found: dict[tuple[str, str], list[Field]] = {}
+    rows = conn.execute(
+        "SELECT table_schema, table_name, column_name, data_type, is_nullable FROM information_schema.columns "
+        "ORDER BY table_schema, table_name, ordinal_position"
+    ).fetchall()
+    for schema, table, column, type_, nullable in rows:
+        found.setdefault((schema, table), []).append(duckdb_to_field(column, type_, nullable == "YES"))
+    return found
 
 
 def _batches(cursor: Any, size: int) -> Iterator[list[tuple[Any, ...]]]:
