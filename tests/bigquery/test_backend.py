@@ -63,10 +63,11 @@ def games(bq_warehouse: BigQueryWarehouse, dataset: str) -> TableRef:
 
 
 def test_connect_builds_the_bigquery_backend(bq_server: BigQueryServer) -> None:
-    with connect(bq_server.config()) as warehouse:
+    with connect(bq_server.config(max_bytes_billed=10**9)) as warehouse:
         assert isinstance(warehouse, BigQueryWarehouse)
         assert warehouse.name == "bigquery" and warehouse.sqlglot_dialect == "bigquery"
         warehouse.ping()
+        assert warehouse.query("SELECT 1 AS one").one() == {"one": 1}  # maximum_bytes_billed is set
 
 
 def test_parameters_are_bound_with_their_types(bq_warehouse: BigQueryWarehouse) -> None:
