@@ -146,19 +146,14 @@ def cleanup(
     config_path: str | None,
 ) -> int:
     """Drop (or expire) orphaned staging tables; only well-formed staging names in the staging dataset."""
-    from pipeline_canary.errors import ConfigError
     from pipeline_canary.staging.cleanup import plan_cleanup, run_cleanup
-    from pipeline_canary.staging.sweep import supports_expire
+    from pipeline_canary.staging.sweep import check_mode
     from pipeline_canary.state.lock import run_lock
     from pipeline_canary.warehouse import connect
 
     config, cutoff = _setup(config_path, older_than)
     with connect(config.warehouse) as warehouse:
-        if expire and not supports_expire(warehouse):
-            raise ConfigError(
-                f"--expire is not supported on the {warehouse.name} backend: it has no table expiration. "
-                "Drop the tables instead with --execute (without --expire)"
-            )
+        check_mode(warehouse, "expire" if expire else "drop")
         plan = plan_cleanup(config, warehouse, older_than=cutoff, now=now, max_tables=max_tables)
         if plan.refused:
             _report_plan(plan, as_json, refused=True)

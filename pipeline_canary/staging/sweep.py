@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from pipeline_canary.errors import CanaryError, ConfigError
-from pipeline_canary.staging.plan import Candidate, Plan
+from pipeline_canary.staging.plan import MIN_OLDER_THAN, Candidate, Plan
 from pipeline_canary.warehouse.base import TableRef, Warehouse
 
 log = logging.getLogger(__name__)
@@ -137,13 +137,18 @@ def supports_expire(warehouse: Warehouse) -> bool:
     return callable(getattr(warehouse, "set_expiration", None))
 
 
-def open_target(warehouse: Warehouse, mode: Mode, expire_at: dt.datetime | None) -> Target:
-    """The fastest safe target for ``warehouse``: DuckDB drops on one read-write connection."""
+def check_mode(warehouse: Warehouse, mode: Mode) -> None:
+    """ConfigError (exit 2) if ``warehouse`` cannot do ``mode``: DuckDB has no table expiration."""
     if mode == "expire" and not supports_expire(warehouse):
         raise ConfigError(
             f"--expire is not supported on the {warehouse.name} backend: it has no table expiration. "
             "Drop the tables instead with --execute (without --expire)"
         )
+
+
+def open_target(warehouse: Warehouse, mode: Mode, expire_at: dt.datetime | None) -> Target:
+    """The fastest safe target for ``warehouse``: DuckDB drops on one read-write connection."""
+    check_mode(warehouse, mode)
     from pipeline_canary.warehouse.duckdb import DuckDBWarehouse
 
     if mode == "drop" and isinstance(warehouse, DuckDBWarehouse):
@@ -179,8 +184,9 @@ def sweep(
     """
     if plan.refusal:
         raise ConfigError(plan.refusal)
-    if mode == "expire" and not supports_expire(warehouse):
-        open_target(warehouse, mode, None)  # raises the explanatory ConfigError, dry run or not
+    if execute and plan.older_than < MIN_OLDER_THAN:  # a plan made for `staging list` only
+        raise ConfigError(f"refusing to act on a plan with a cutoff under {MIN_OLDER_THAN}")
+    check_mode(warehouse, mode)
     result = SweepResult(plan=plan, mode=mode, executed=execute, sweep_id=sweep_id or new_sweep_id())
     callbacks = list(on_outcome)
     if not execute or not plan.candidates:

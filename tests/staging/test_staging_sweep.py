@@ -170,3 +170,13 @@ def test_expire_mode_sets_expirations_and_drops_nothing(small_warehouse: Path, t
 def test_actor_prefers_the_environment() -> None:
     assert current_actor({"CANARY_ACTOR": "scheduler@prod"}) == "scheduler@prod"
     assert "@" in current_actor({})
+
+
+def test_a_list_only_plan_cannot_be_executed(small_warehouse: Path) -> None:
+    wh = DuckDBWarehouse(small_warehouse)
+    plan = plan_for(wh, older_than=dt.timedelta(minutes=10), min_older_than=dt.timedelta(0))
+    before = snapshot(small_warehouse)
+    wh.close()
+    with pytest.raises(ConfigError, match="cutoff under"):
+        sweep(wh, plan, execute=True)
+    assert snapshot(small_warehouse) == before
