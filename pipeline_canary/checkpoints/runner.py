@@ -107,7 +107,10 @@ def run_checkpoints(
     if warehouse is None:
         from pipeline_canary.warehouse import connect
 
-        warehouse = connect(config.warehouse)
+        p = config.pipeline
+        warehouse = connect(
+            config.warehouse, partitioned_tables=(p.schedule_table, p.predictions_table, p.feature_store_table)
+        )
     project = gx_project(config)
     planned = [(canary, config.settings_for(canary.name)) for canary in canaries]
     # GX costs seconds to import and set up; do it while the warehouse answers the canaries' SQL.

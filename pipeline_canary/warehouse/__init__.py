@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pipeline_canary.warehouse.base import QueryResult, TableInfo, TableRef, Warehouse, validate_identifier
@@ -12,8 +13,14 @@ if TYPE_CHECKING:
 __all__ = ["QueryResult", "TableInfo", "TableRef", "Warehouse", "connect", "validate_identifier"]
 
 
-def connect(config: WarehouseConfig, *, read_only: bool = True) -> Warehouse:
-    """The backend named by ``config.backend``; driver imports happen only here, lazily."""
+def connect(
+    config: WarehouseConfig, *, read_only: bool = True, partitioned_tables: Sequence[str] = ()
+) -> Warehouse:
+    """The backend named by ``config.backend``; driver imports happen only here, lazily.
+
+    ``partitioned_tables`` (the configured pipeline tables) must be read with a ``game_date``
+    filter; the BigQuery backend refuses any query that reads them without one.
+    """
     if config.backend == "duckdb":
         from pipeline_canary.warehouse.duckdb import DuckDBWarehouse
 
@@ -21,5 +28,8 @@ def connect(config: WarehouseConfig, *, read_only: bool = True) -> Warehouse:
     if config.backend == "bigquery":
         from pipeline_canary.warehouse.bigquery import BigQueryWarehouse
 
-        return BigQueryWarehouse.from_config(config)
+        warehouse = BigQueryWarehouse.from_config(config)
+        if partitioned_tables:
+            warehouse.guard_tables(partitioned_tables)
+        return warehouse
     raise ValueError(f"unknown warehouse backend {config.backend!r}")
