@@ -7,9 +7,10 @@ from pipeline_canary.canaries.base import (
     CheckContext,
     CheckSpec,
     Observation,
+    Query,
     Settings,
     register,
     registry,
 )
 
-__all__ = ["Canary", "CheckContext", "CheckSpec", "Observation", "Settings", "register", "registry"]
+__all__ = ["Canary", "CheckContext", "CheckSpec", "Observation", "Query", "Settings", "register", "registry"]

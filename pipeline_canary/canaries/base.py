@@ -38,6 +38,14 @@ class CheckSpec:
     description: str
 
 
+@dataclass(frozen=True)
+class Query:
+    """One statement a canary sends: BigQuery SQL with ``{table}`` placeholders and its parameters."""
+
+    template: str
+    params: dict[str, Any]
+
+
 @dataclass
 class CheckContext:
     """Everything a canary may use to collect: the warehouse, the tables and the run's clock."""
@@ -58,11 +66,15 @@ class CheckContext:
             "feature_store": self.warehouse.table_sql(p.table("feature_store_table")),
         }
 
-    def query(self, template: str, **params: Any) -> QueryResult:
-        """Render table placeholders, run with ``params`` as query parameters, count the bytes."""
+    def sql(self, template: str) -> str:
+        """``template`` with the configured tables filled in (validated, quoted identifiers)."""
         from pipeline_canary.warehouse.sql import render
 
-        result = self.warehouse.query(render(template, self.tables()), params)
+        return render(template, self.tables())
+
+    def query(self, template: str, **params: Any) -> QueryResult:
+        """Render table placeholders, run with ``params`` as query parameters, count the bytes."""
+        result = self.warehouse.query(self.sql(template), params)
         self.queries.append(result.sql)
         if result.bytes_processed:
             self.bytes_processed += result.bytes_processed
@@ -103,6 +115,10 @@ class Canary(ABC):
     @abstractmethod
     def checks(self, settings: Any) -> list[CheckSpec]:
         """The checks (one GX expectation each) with thresholds from ``settings``."""
+
+    def queries(self, ctx: CheckContext, settings: Any) -> list[Query]:
+        """The SQL this canary sends (for ``--dry-run`` estimates); metadata-only canaries send none."""
+        return []
 
     @abstractmethod
     def collect(self, ctx: CheckContext, settings: Any) -> Observation:

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Observation, Settings, register
+from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Observation, Query, Settings, register
 from pipeline_canary.results import Threshold
 
 OPTIONAL_FEATURES = frozenset({25, 26, 27, *range(37, 60)})
@@ -109,13 +109,17 @@ class FeatureContamination(Canary):
             ),
         ]
 
-    def collect(self, ctx: CheckContext, settings: Any) -> Observation:
+    def queries(self, ctx: CheckContext, settings: Any) -> list[Query]:
         params = {
             "as_of": ctx.as_of,
             "window_start": ctx.as_of - dt.timedelta(days=settings.window_days),
             "min_feature_count": settings.min_feature_count,
         }
-        daily = ctx.query(DAILY_SQL, **params).records()
+        return [Query(DAILY_SQL, params), Query(INDICES_SQL, params)]
+
+    def collect(self, ctx: CheckContext, settings: Any) -> Observation:
+        daily_q, indices_q = self.queries(ctx, settings)
+        daily = ctx.query(daily_q.template, **daily_q.params).records()
         total = sum(int(d["rows_checked"]) for d in daily)
         if total == 0:
             return Observation(
@@ -132,7 +136,7 @@ class FeatureContamination(Canary):
             }
             for d in daily
         ]
-        counts = ctx.query(INDICES_SQL, **params).records()
+        counts = ctx.query(indices_q.template, **indices_q.params).records()
         required = [c for c in counts if int(c["feature_index"]) in REQUIRED_FEATURES]
         required.sort(key=lambda c: (-int(c["rows_defaulted"]), int(c["feature_index"])))
         top = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Observation, Settings, register
+from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Observation, Query, Settings, register
 from pipeline_canary.results import Threshold
 
 GAMES_SQL = """
@@ -83,14 +83,20 @@ class PredictionGap(Canary):
             ),
         ]
 
+    def queries(self, ctx: CheckContext, settings: Any) -> list[Query]:
+        return [
+            Query(GAMES_SQL, {"as_of": ctx.as_of, "include_playoffs": settings.include_playoffs}),
+            Query(TOTALS_SQL, {"as_of": ctx.as_of}),
+        ]
+
     def collect(self, ctx: CheckContext, settings: Any) -> Observation:
-        params = {"as_of": ctx.as_of, "include_playoffs": settings.include_playoffs}
-        games = ctx.query(GAMES_SQL, **params).records()
+        games_q, totals_q = self.queries(ctx, settings)
+        games = ctx.query(games_q.template, **games_q.params).records()
         if not games:
             return Observation(
                 metrics={}, skip_reason=f"no games scheduled on {ctx.as_of.isoformat()}: nothing to predict"
             )
-        totals = ctx.query(TOTALS_SQL, as_of=ctx.as_of).one()
+        totals = ctx.query(totals_q.template, **totals_q.params).one()
         active = int(totals["active_predictions"] or 0)
         uncovered = [g for g in games if int(g["active_predictions"]) == 0]
         gap = 1 if active == 0 else 0

@@ -154,3 +154,51 @@ def run_checkpoints(
         duration_s=time.perf_counter() - started,
         docs_index=docs_index,
     )
+
+
+@dataclass(frozen=True)
+class Estimate:
+    checkpoint: str
+    statements: int
+    bytes: int | None  # None: the backend cannot estimate (DuckDB) or a statement failed
+    error: str | None = None
+
+
+def estimate(
+    config: CanaryConfig,
+    names: Sequence[str] | None = None,
+    *,
+    as_of: dt.date | None = None,
+    now: dt.datetime | None = None,
+    warehouse: Warehouse | None = None,
+) -> list[Estimate]:
+    """Bytes each checkpoint's SQL would scan (BigQuery dry runs); nothing is run or billed."""
+    canaries = [registry.get(n) for n in names] if names else registry.all()
+    as_of, now = resolve_clock(config.pipeline.timezone, as_of, now)
+    own = warehouse is None
+    if warehouse is None:
+        from pipeline_canary.warehouse import connect
+
+        p = config.pipeline
+        warehouse = connect(
+            config.warehouse, partitioned_tables=(p.schedule_table, p.predictions_table, p.feature_store_table)
+        )
+    estimates = []
+    try:
+        for canary in canaries:
+            ctx = CheckContext(warehouse=warehouse, pipeline=config.pipeline, as_of=as_of, now=now)
+            queries = canary.queries(ctx, config.settings_for(canary.name))
+            total: int | None = 0
+            error = None
+            for query in queries:
+                try:
+                    scanned = warehouse.dry_run(ctx.sql(query.template), query.params)
+                except CanaryError as exc:
+                    total, error = None, str(exc)
+                    break
+                total = None if scanned is None or total is None else total + scanned
+            estimates.append(Estimate(canary.name, len(queries), total, error))
+    finally:
+        if own:
+            warehouse.close()
+    return estimates

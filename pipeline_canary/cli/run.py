@@ -48,6 +48,9 @@ def parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
 @click.option("--no-docs", is_flag=True, help="Do not rebuild the Data Docs after the run.")
 @click.option("--no-alert", is_flag=True, help="Record the run but send no alerts or metrics.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the bytes each checkpoint would scan (BigQuery dry runs); run nothing."
+)
 def run(
     checkpoints: tuple[str, ...],
     config_path: str | None,
@@ -56,6 +59,7 @@ def run(
     as_json: bool,
     no_docs: bool,
     no_alert: bool,
+    dry_run: bool,
 ) -> int:
     """Run checkpoints (all of them when none are named) and report the results."""
     from pipeline_canary.canaries import registry
@@ -66,6 +70,8 @@ def run(
 
     for name in checkpoints:
         registry.get(name)  # unknown names are a usage error before anything runs
+    if dry_run:
+        return _dry_run(config, list(checkpoints) or None, as_of, now, as_json)
     result = execute(
         config,
         list(checkpoints) or None,
@@ -81,6 +87,21 @@ def run(
         if result.docs_index:
             click.echo(f"Data Docs: {result.docs_index}")
     return int(ExitCode.for_run(result))
+
+
+def _dry_run(
+    config: Any, names: list[str] | None, as_of: dt.date | None, now: dt.datetime | None, as_json: bool
+) -> int:
+    from pipeline_canary.checkpoints.runner import estimate
+
+    estimates = estimate(config, names, as_of=as_of, now=now)
+    if as_json:
+        print_json([e.__dict__ for e in estimates])
+    else:
+        for e in estimates:
+            size = "n/a (no estimates on this backend)" if e.bytes is None else f"{e.bytes:,} bytes"
+            click.echo(f"{e.checkpoint:<26} {e.statements} statement(s)  {e.error or size}")
+    return int(ExitCode.ERRORED) if any(e.error for e in estimates) else int(ExitCode.OK)
 
 
 @click.command("list")

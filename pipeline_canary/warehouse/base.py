@@ -24,9 +24,7 @@ _PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 def validate_identifier(value: str, what: str = "identifier") -> str:
     """Return ``value`` if it is a safe dataset, table or column name, else raise ConfigError."""
     if not isinstance(value, str) or not _IDENT.match(value):
-        raise ConfigError(
-            f"invalid {what} {value!r}: use letters, digits and underscores, not starting with a digit"
-        )
+        raise ConfigError(f"invalid {what} {value!r}: use letters, digits and underscores, not starting with a digit")
     return value
 
 
@@ -42,9 +40,7 @@ class TableRef:
         validate_identifier(self.dataset, "dataset name")
         validate_identifier(self.name, "table name")
         if self.project is not None and not _PROJECT.match(self.project):
-            raise ConfigError(
-                f"invalid project id {self.project!r}: 6-30 lowercase letters, digits or hyphens"
-            )
+            raise ConfigError(f"invalid project id {self.project!r}: 6-30 lowercase letters, digits or hyphens")
 
     @classmethod
     def parse(cls, text: str) -> TableRef:
@@ -113,6 +109,10 @@ class Warehouse(ABC):
     @abstractmethod
     def drop(self, table: TableRef) -> None:
         """Drop ``table``. Callers (staging cleanup) own every guard; this only drops."""
+
+    def dry_run(self, sql: str, params: Mapping[str, Any] | None = None) -> int | None:
+        """Bytes the warehouse estimates ``sql`` would scan, without running it; None if unknown."""
+        return None
 
     @abstractmethod
     def ping(self) -> None:
