@@ -35,8 +35,6 @@ class CancellableWarehouse(Warehouse):
         """Stop the run: interrupt the running query and fail every later call with ``reason``."""
         self.reason = reason
         interrupt = getattr(self.inner, "interrupt", None)
-        if interrupt is None:  # DuckDBWarehouse has no public hook yet; its connection has one
-            interrupt = getattr(getattr(self.inner, "_conn", None), "interrupt", None)
         if callable(interrupt):
             try:
                 interrupt()

@@ -122,6 +122,9 @@ class Warehouse(ABC):
         """``table`` quoted for BigQuery-dialect SQL (the dialect canary SQL is written in)."""
         return ".".join(f"`{p}`" for p in (table.project, table.dataset, table.name) if p)
 
+    def interrupt(self) -> None:  # noqa: B027 - optional hook
+        """Cancel the statement in flight, if the backend can (the scheduler's per-run timeout)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 

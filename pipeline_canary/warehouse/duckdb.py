@@ -130,6 +130,11 @@ class DuckDBWarehouse(Warehouse):
         with self._lock:
             self._connect().execute("SELECT 1").fetchall()
 
+    def interrupt(self) -> None:
+        conn = self._conn  # no lock: the query holding it is what we interrupt
+        if conn is not None:
+            conn.interrupt()
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
