@@ -28,8 +28,8 @@ BATCH_DEFINITION = "metrics"
 # Data Docs stay bounded as history grows (GX re-renders every stored result otherwise): the store
 # keeps the newest results per checkpoint, the index lists at most that many, and a build renders
 # only pages that do not exist yet. Run history (observed values, outcomes) lives in the state store.
-VALIDATION_RESULTS_KEPT = 50  # per checkpoint
-VALIDATION_RESULTS_INDEXED = 200  # in GX's index page, over all checkpoints
+VALIDATION_RESULTS_KEPT = 25  # per checkpoint: GX pages exist for the newest 25 runs
+VALIDATION_RESULTS_INDEXED = 40  # in GX's index page, over all checkpoints (it reads each one)
 
 
 class GXProject:
@@ -59,6 +59,7 @@ class GXProject:
                 context.variables.progress_bars = ProgressBarsConfig(globally=False)
                 context.variables.config_variables_file_path = None
                 context.variables.save()
+            _cap_site_index(context)
             self._context = context
         return self._context
 

@@ -11,6 +11,7 @@ Layout of a site (``<gx>/uncommitted/data_docs/`` unless ``--out`` says otherwis
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import re
@@ -119,6 +120,7 @@ def _build_gx(config: CanaryConfig) -> None:
         log.exception("building GX Data Docs failed")
 
 
+@functools.cache
 def _environment() -> Environment:
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 

@@ -7,6 +7,7 @@ the same after ten runs as after ten thousand.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from pipeline_canary.state.sqlite import SQLiteState
 
 WINDOW_DAYS = 30
-ROWS_PER_CHECKPOINT = 720  # fetched per checkpoint for the window (a run every hour for 30 days)
+OUTCOMES_PER_CHECKPOINT = 5000  # (time, outcome) pairs read for streaks: a run every 10 min for 30 days
 HISTORY_SHOWN = 50  # rows in a checkpoint page's history table
 RUNS_SHOWN = 15
 NOT_GOOD = (Outcome.FAILED, Outcome.ERRORED, Outcome.WARNED)
@@ -95,19 +96,43 @@ def metric_value(metrics: dict[str, float | None], names: tuple[str, ...]) -> fl
     return float(sum(v for v in values if v is not None))
 
 
-def daily_points(rows: list[HistoryRow], names: tuple[str, ...]) -> list[Point]:
-    """One point per game day (``as_of``): the newest run's value. ``rows`` are newest first."""
-    by_day: dict[dt.date, Point] = {}
-    for row in rows:
-        if row.as_of not in by_day and row.outcome is not Outcome.SKIPPED:
-            by_day[row.as_of] = Point(row.as_of, metric_value(row.metrics, names), row.outcome.value)
-    return sorted(by_day.values(), key=lambda p: p.day)
+@dataclass(frozen=True)
+class Beat:
+    """One run of one checkpoint, as little as streaks need."""
+
+    now: dt.datetime
+    outcome: Outcome
+    message: str
 
 
-def episodes(name: str, rows: list[HistoryRow]) -> list[Episode]:
+def daily_points(state: SQLiteState, checkpoint: str, since: dt.datetime, names: tuple[str, ...]) -> list[Point]:
+    """One point per game day (``as_of``): the newest run's value; SQLite picks the rows."""
+    sql = """
+        SELECT as_of, outcome, metrics FROM (
+            SELECT as_of, outcome, metrics, ROW_NUMBER() OVER (PARTITION BY as_of ORDER BY now DESC) AS rn
+            FROM checkpoint_results WHERE checkpoint = ? AND now >= ? AND outcome != 'skipped'
+        ) WHERE rn = 1 ORDER BY as_of
+    """
+    return [
+        Point(dt.date.fromisoformat(r["as_of"]), metric_value(json.loads(r["metrics"]), names), r["outcome"])
+        for r in state.read().execute(sql, (checkpoint, since.isoformat())).fetchall()
+    ]
+
+
+def beats(state: SQLiteState, checkpoint: str, since: dt.datetime) -> list[Beat]:
+    """Outcomes of the window, newest first (no JSON: cheap for thousands of runs)."""
+    sql = (
+        "SELECT now, outcome, message FROM checkpoint_results WHERE checkpoint = ? AND now >= ? "
+        "ORDER BY now DESC LIMIT ?"
+    )
+    rows = state.read().execute(sql, (checkpoint, since.isoformat(), OUTCOMES_PER_CHECKPOINT)).fetchall()
+    return [Beat(dt.datetime.fromisoformat(r["now"]), Outcome(r["outcome"]), r["message"]) for r in rows]
+
+
+def episodes(name: str, rows: list[Beat]) -> list[Episode]:
     """Streaks of failed/errored/warned runs, newest first; ``rows`` are newest first."""
     found: list[Episode] = []
-    current: list[HistoryRow] = []
+    current: list[Beat] = []
     for row in [*reversed(rows), None]:
         if row is not None and row.outcome in NOT_GOOD:
             current.append(row)
@@ -151,19 +176,20 @@ def checkpoint_view(
         }
         for s in canary.checks(settings)
     ]
-    rows = history(state, canary.name, since=start, limit=ROWS_PER_CHECKPOINT)
+    rows = history(state, canary.name, since=start, limit=HISTORY_SHOWN)
     if not rows:
         rows = history(state, canary.name, limit=1)  # older than the window: still the current status
+    window = beats(state, canary.name, start) or [Beat(r.now, r.outcome, r.message) for r in rows]
     if rows:
         latest = rows[0]
         view.outcome, view.last_run, view.message = latest.outcome.value, latest.now, latest.message
         view.checks = [{**c, "threshold": _describe(c.get("threshold"))} for c in latest.checks]
         view.bytes_processed, view.duration_s = latest.bytes_processed, latest.duration_s
-        streak = next((i for i, r in enumerate(rows) if r.outcome is not latest.outcome), len(rows))
-        view.since = rows[streak - 1].now
-        view.since_is_lower_bound = streak == len(rows) and _has_older(state, canary.name, rows[-1].now)
-    view.history = [RowView(r, gx_href(r.docs_path, gx_site)) for r in rows[:HISTORY_SHOWN]]
-    view.episodes = episodes(canary.name, rows)
+        streak = next((i for i, b in enumerate(window) if b.outcome is not latest.outcome), len(window))
+        view.since = window[streak - 1].now
+        view.since_is_lower_bound = streak == len(window) and _has_older(state, canary.name, window[-1].now)
+    view.history = [RowView(r, gx_href(r.docs_path, gx_site)) for r in rows]
+    view.episodes = episodes(canary.name, window)
     day_start, day_end = start.date(), anchor.date()
     charts: list[tuple[tuple[str, ...], str, str]] = []
     headline = HEADLINES.get(canary.name)
@@ -174,7 +200,7 @@ def checkpoint_view(
             charts.append(((spec.metric,), spec.metric.replace("_", " "), ""))
     rendered = [
         line_chart(
-            daily_points(rows, names),
+            daily_points(state, canary.name, start, names),
             start=day_start,
             end=day_end,
             title=title,
