@@ -61,12 +61,12 @@ def build_site(
     replayed or paused history is never emptied by the wall clock.
     """
     from pipeline_canary.canaries import registry
-    from pipeline_canary.reports import data
+    from pipeline_canary.reports import _queries, data
     from pipeline_canary.state import open_state
     from pipeline_canary.state.history import prune
 
     state = open_state(config)
-    anchor = now or data.latest_run_time(state) or dt.datetime.now(dt.UTC)
+    anchor = now or _queries.latest_run_time(state) or dt.datetime.now(dt.UTC)
     pruned = prune(state, anchor - dt.timedelta(days=config.state.retention_days))
     if build_gx:
         _build_gx(config)
@@ -92,7 +92,7 @@ def build_site(
         "open_incidents": [i for i in incidents or [] if i.status == "open"],
         "incidents_note": incidents_note,
         "episodes": episodes[:20],
-        "runs": data.recent_runs(state),
+        "runs": _queries.recent_runs(state, data.RUNS_SHOWN),
         "has_gx": (root / "local_site" / "index.html").is_file(),
         "retention_days": config.state.retention_days,
     }

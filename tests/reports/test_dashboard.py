@@ -141,3 +141,26 @@ def test_docs_build_command(report_config: Callable[..., CanaryConfig], tmp_path
     data = json.loads(result.output)
     assert data["dashboard"] == str(out.resolve() / "index.html")
     assert (out / "checkpoints" / "prediction_gap.html").is_file() and (out / "canary.css").is_file()
+
+
+def test_streaks_and_since_are_computed_in_sql(report_config: Callable[..., CanaryConfig]) -> None:
+    from pipeline_canary.reports._queries import episodes, streak_start
+
+    config = report_config()
+    state = open_state(config)
+    pattern = ["p", "f", "f", "p", "p", "f", "p", "f", "f", "f"]  # oldest first; the last streak is ongoing
+    for i, mark in enumerate(pattern):
+        failing = ("schema_parity",) if mark == "f" else ()
+        record_run(state, run_result(hours_ago(len(pattern) - 1 - i), failing))
+    start = NOW - dt.timedelta(days=WINDOW_DAYS)
+    found = episodes(state, "schema_parity", start)
+    assert [(e.runs, e.resolved_at) for e in found] == [
+        (3, None),
+        (1, hours_ago(3)),
+        (2, hours_ago(6)),
+    ]
+    assert found[0].opened_at == hours_ago(2) and found[0].outcome == "failed"
+    assert streak_start(state, "schema_parity", "failed", start) == (hours_ago(2), False)
+    assert streak_start(state, "prediction_gap", "passed", start) == (hours_ago(9), False)
+    assert streak_start(state, "prediction_gap", "passed", hours_ago(5)) == (hours_ago(5), True)
+    assert episodes(state, "prediction_gap", start) == []

@@ -1,0 +1,125 @@
+"""Bounded reads of the run history for the dashboard: SQLite aggregates the window, Python gets a few rows.
+
+Each query is limited to one checkpoint and a time window and returns at most tens of rows, so the
+cost of a dashboard build barely moves between ten runs and ten thousand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pipeline_canary.reports.charts import Point
+
+if TYPE_CHECKING:
+    from pipeline_canary.state.sqlite import SQLiteState
+
+_DAILY = """
+SELECT as_of, outcome, metrics FROM (
+    SELECT as_of, outcome, metrics, ROW_NUMBER() OVER (PARTITION BY as_of ORDER BY now DESC) AS rn
+    FROM checkpoint_results WHERE checkpoint = :checkpoint AND now >= :since AND outcome != 'skipped'
+) WHERE rn = 1 ORDER BY as_of
+"""
+
+# Gaps and islands: every passing (or skipped) run starts a new group; a streak is the not-passing
+# runs of one group; the run after its last one (LEAD) resolved it.
+_STREAKS = """
+WITH ordered AS (
+    SELECT now, outcome, message, outcome IN ('failed', 'errored', 'warned') AS bad,
+           LEAD(now) OVER (ORDER BY now) AS next_now
+    FROM checkpoint_results WHERE checkpoint = :checkpoint AND now >= :since
+), grouped AS (
+    SELECT *, SUM(NOT bad) OVER (ORDER BY now ROWS UNBOUNDED PRECEDING) AS grp FROM ordered
+), streaks AS (
+    SELECT next_now, message,
+           ROW_NUMBER() OVER (PARTITION BY grp ORDER BY now DESC) AS newest,
+           MIN(now) OVER (PARTITION BY grp) AS opened_at,
+           COUNT(*) OVER (PARTITION BY grp) AS runs,
+           MAX(CASE outcome WHEN 'failed' THEN 3 WHEN 'errored' THEN 2 ELSE 1 END) OVER (PARTITION BY grp) AS worst
+    FROM grouped WHERE bad
+)
+SELECT opened_at, next_now AS resolved_at, runs, worst, message FROM streaks
+WHERE newest = 1 ORDER BY opened_at DESC LIMIT :limit
+"""
+_WORST = {3: "failed", 2: "errored", 1: "warned"}
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A streak of not-passing runs of one checkpoint, derived from history."""
+
+    checkpoint: str
+    outcome: str
+    opened_at: dt.datetime
+    resolved_at: dt.datetime | None
+    runs: int
+    message: str
+
+
+def metric_value(metrics: dict[str, float | None], names: tuple[str, ...]) -> float | None:
+    values = [metrics.get(n) for n in names]
+    if any(v is None for v in values):
+        return None
+    return float(sum(v for v in values if v is not None))
+
+
+def daily_points(state: SQLiteState, checkpoint: str, since: dt.datetime, names: tuple[str, ...]) -> list[Point]:
+    """One point per game day (``as_of``): the value of that day's newest run."""
+    rows = state.read().execute(_DAILY, {"checkpoint": checkpoint, "since": since.isoformat()}).fetchall()
+    return [
+        Point(dt.date.fromisoformat(r["as_of"]), metric_value(json.loads(r["metrics"]), names), r["outcome"])
+        for r in rows
+    ]
+
+
+def episodes(state: SQLiteState, checkpoint: str, since: dt.datetime, limit: int = 20) -> list[Episode]:
+    """Streaks of failed/errored/warned runs in the window, newest first."""
+    params = {"checkpoint": checkpoint, "since": since.isoformat(), "limit": limit}
+    return [
+        Episode(
+            checkpoint,
+            _WORST[r["worst"]],
+            dt.datetime.fromisoformat(r["opened_at"]),
+            dt.datetime.fromisoformat(r["resolved_at"]) if r["resolved_at"] else None,
+            r["runs"],
+            r["message"],
+        )
+        for r in state.read().execute(_STREAKS, params).fetchall()
+    ]
+
+
+def streak_start(state: SQLiteState, checkpoint: str, outcome: str, since: dt.datetime) -> tuple[dt.datetime, bool]:
+    """When the current run of ``outcome`` began, and whether that is only a lower bound."""
+    read = state.read()
+    last_other = read.execute(
+        "SELECT MAX(now) FROM checkpoint_results WHERE checkpoint = ? AND now >= ? AND outcome != ?",
+        (checkpoint, since.isoformat(), outcome),
+    ).fetchone()[0]
+    bound = "now > ?" if last_other else "now >= ?"
+    first = read.execute(
+        f"SELECT MIN(now) FROM checkpoint_results WHERE checkpoint = ? AND {bound}",
+        (checkpoint, last_other or since.isoformat()),
+    ).fetchone()[0]
+    if first is None:  # the latest run is older than the window
+        first = read.execute("SELECT MAX(now) FROM checkpoint_results WHERE checkpoint = ?", (checkpoint,)).fetchone()[
+            0
+        ]
+    older = last_other is None and has_older(state, checkpoint, dt.datetime.fromisoformat(first))
+    return dt.datetime.fromisoformat(first), older
+
+
+def has_older(state: SQLiteState, checkpoint: str, before: dt.datetime) -> bool:
+    sql = "SELECT 1 FROM checkpoint_results WHERE checkpoint = ? AND now < ? LIMIT 1"
+    return state.read().execute(sql, (checkpoint, before.isoformat())).fetchone() is not None
+
+
+def recent_runs(state: SQLiteState, limit: int) -> list[dict[str, Any]]:
+    rows = state.read().execute("SELECT * FROM runs ORDER BY now DESC LIMIT ?", (limit,)).fetchall()
+    return [{**dict(r), "now": dt.datetime.fromisoformat(r["now"])} for r in rows]
+
+
+def latest_run_time(state: SQLiteState) -> dt.datetime | None:
+    row = state.read().execute("SELECT MAX(now) AS now FROM runs").fetchone()
+    return dt.datetime.fromisoformat(row["now"]) if row and row["now"] else None
