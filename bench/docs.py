@@ -144,7 +144,7 @@ def bench(runs: int, repeat: int) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, nargs=2, default=[10, 10_000])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     import great_expectations  # noqa: F401  - pay the import before timing anything
 

@@ -65,13 +65,22 @@ def metric_value(metrics: dict[str, float | None], names: tuple[str, ...]) -> fl
     return float(sum(v for v in values if v is not None))
 
 
-def daily_points(state: SQLiteState, checkpoint: str, since: dt.datetime, names: tuple[str, ...]) -> list[Point]:
-    """One point per game day (``as_of``): the value of that day's newest run."""
+@dataclass(frozen=True)
+class Day:
+    """The newest run of one game day."""
+
+    as_of: dt.date
+    outcome: str
+    metrics: dict[str, float | None]
+
+    def point(self, names: tuple[str, ...]) -> Point:
+        return Point(self.as_of, metric_value(self.metrics, names), self.outcome)
+
+
+def daily(state: SQLiteState, checkpoint: str, since: dt.datetime) -> list[Day]:
+    """One row per game day (``as_of``) in the window: that day's newest run; SQLite picks the rows."""
     rows = state.read().execute(_DAILY, {"checkpoint": checkpoint, "since": since.isoformat()}).fetchall()
-    return [
-        Point(dt.date.fromisoformat(r["as_of"]), metric_value(json.loads(r["metrics"]), names), r["outcome"])
-        for r in rows
-    ]
+    return [Day(dt.date.fromisoformat(r["as_of"]), r["outcome"], json.loads(r["metrics"])) for r in rows]
 
 
 def episodes(state: SQLiteState, checkpoint: str, since: dt.datetime, limit: int = 20) -> list[Episode]:

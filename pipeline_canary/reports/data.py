@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline_canary.reports._queries import (
     Episode,
-    daily_points,
+    daily,
     episodes,
     streak_start,
 )
@@ -121,7 +121,7 @@ def checkpoint_view(
         view.since, view.since_is_lower_bound = streak_start(state, canary.name, latest.outcome.value, start)
     view.history = [RowView(r, gx_href(r.docs_path, gx_site)) for r in rows]
     view.episodes = episodes(state, canary.name, start)
-    day_start, day_end = start.date(), anchor.date()
+    day_start, day_end, days = start.date(), anchor.date(), daily(state, canary.name, start)
     charts: list[tuple[tuple[str, ...], str, str]] = []
     headline = HEADLINES.get(canary.name)
     if headline:
@@ -131,7 +131,7 @@ def checkpoint_view(
             charts.append(((spec.metric,), spec.metric.replace("_", " "), ""))
     rendered = [
         line_chart(
-            daily_points(state, canary.name, start, names),
+            [day.point(names) for day in days],
             start=day_start,
             end=day_end,
             title=title,
