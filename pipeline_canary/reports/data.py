@@ -61,7 +61,7 @@ class CheckpointView:
     checks: list[dict[str, Any]] = field(default_factory=list)
     thresholds: list[dict[str, str]] = field(default_factory=list)
     headline: Markup | None = None
-    charts: list[Markup] = field(default_factory=list)
+    charts: list[tuple[str, Markup]] = field(default_factory=list)  # (caption, svg)
     history: list[RowView] = field(default_factory=list)
     episodes: list[Episode] = field(default_factory=list)
     bytes_processed: int | None = None
@@ -130,17 +130,20 @@ def checkpoint_view(
         if all(c[0] != (spec.metric,) for c in charts):
             charts.append(((spec.metric,), spec.metric.replace("_", " "), ""))
     rendered = [
-        line_chart(
-            [day.point(names) for day in days],
-            start=day_start,
-            end=day_end,
-            title=title,
-            unit=unit,
-            lines=threshold_lines(canary, settings, names),
+        (
+            f"{title} ({unit})" if unit else title,
+            line_chart(
+                [day.point(names) for day in days],
+                start=day_start,
+                end=day_end,
+                title=title,
+                unit=unit,
+                lines=threshold_lines(canary, settings, names),
+            ),
         )
         for names, title, unit in charts
     ]
-    view.headline, view.charts = (rendered[0] if rendered else None), rendered
+    view.headline, view.charts = (rendered[0][1] if rendered else None), rendered
     return view
 
 
