@@ -11,37 +11,46 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import pipeline_canary.state.history  # noqa: F401 - its tables are registered (and created) before our index
 from pipeline_canary.reports.charts import Point
+from pipeline_canary.state.sqlite import register_schema
 
 if TYPE_CHECKING:
     from pipeline_canary.state.sqlite import SQLiteState
 
+# Index-only scans of the window (no JSON columns read): the dashboard touches the wide rows only for
+# the few it shows. Registered by this module, created with the history tables' connection.
+register_schema(
+    "reports",
+    "CREATE INDEX IF NOT EXISTS results_window ON checkpoint_results (checkpoint, now, outcome, as_of);",
+)
+
 _DAILY = """
-SELECT as_of, outcome, metrics FROM (
-    SELECT as_of, outcome, metrics, ROW_NUMBER() OVER (PARTITION BY as_of ORDER BY now DESC) AS rn
-    FROM checkpoint_results WHERE checkpoint = :checkpoint AND now >= :since AND outcome != 'skipped'
-) WHERE rn = 1 ORDER BY as_of
+SELECT r.as_of, r.outcome, r.metrics FROM (
+    SELECT as_of, MAX(now) AS newest FROM checkpoint_results
+    WHERE checkpoint = :checkpoint AND now >= :since AND outcome != 'skipped' GROUP BY as_of
+) AS d JOIN checkpoint_results AS r ON r.checkpoint = :checkpoint AND r.now = d.newest AND r.as_of = d.as_of
+ORDER BY r.as_of
 """
 
 # Gaps and islands: every passing (or skipped) run starts a new group; a streak is the not-passing
-# runs of one group; the run after its last one (LEAD) resolved it.
+# runs of one group; the run after its last one (LEAD) resolved it ('~' sorts after any timestamp).
 _STREAKS = """
 WITH ordered AS (
-    SELECT now, outcome, message, outcome IN ('failed', 'errored', 'warned') AS bad,
+    SELECT now, outcome, outcome IN ('failed', 'errored', 'warned') AS bad,
            LEAD(now) OVER (ORDER BY now) AS next_now
     FROM checkpoint_results WHERE checkpoint = :checkpoint AND now >= :since
 ), grouped AS (
     SELECT *, SUM(NOT bad) OVER (ORDER BY now ROWS UNBOUNDED PRECEDING) AS grp FROM ordered
 ), streaks AS (
-    SELECT next_now, message,
-           ROW_NUMBER() OVER (PARTITION BY grp ORDER BY now DESC) AS newest,
-           MIN(now) OVER (PARTITION BY grp) AS opened_at,
-           COUNT(*) OVER (PARTITION BY grp) AS runs,
-           MAX(CASE outcome WHEN 'failed' THEN 3 WHEN 'errored' THEN 2 ELSE 1 END) OVER (PARTITION BY grp) AS worst
-    FROM grouped WHERE bad
+    SELECT MIN(now) AS opened_at, MAX(now) AS last_at, COUNT(*) AS runs,
+           MAX(CASE outcome WHEN 'failed' THEN 3 WHEN 'errored' THEN 2 ELSE 1 END) AS worst,
+           NULLIF(MAX(COALESCE(next_now, '~')), '~') AS resolved_at
+    FROM grouped WHERE bad GROUP BY grp
 )
-SELECT opened_at, next_now AS resolved_at, runs, worst, message FROM streaks
-WHERE newest = 1 ORDER BY opened_at DESC LIMIT :limit
+SELECT opened_at, resolved_at, runs, worst,
+       (SELECT message FROM checkpoint_results WHERE checkpoint = :checkpoint AND now = last_at) AS message
+FROM streaks ORDER BY opened_at DESC LIMIT :limit
 """
 _WORST = {3: "failed", 2: "errored", 1: "warned"}
 
@@ -80,7 +89,10 @@ class Day:
 def daily(state: SQLiteState, checkpoint: str, since: dt.datetime) -> list[Day]:
     """One row per game day (``as_of``) in the window: that day's newest run; SQLite picks the rows."""
     rows = state.read().execute(_DAILY, {"checkpoint": checkpoint, "since": since.isoformat()}).fetchall()
-    return [Day(dt.date.fromisoformat(r["as_of"]), r["outcome"], json.loads(r["metrics"])) for r in rows]
+    days: dict[str, Day] = {}
+    for r in rows:  # two runs at the same instant: keep one
+        days.setdefault(r["as_of"], Day(dt.date.fromisoformat(r["as_of"]), r["outcome"], json.loads(r["metrics"])))
+    return list(days.values())
 
 
 def episodes(state: SQLiteState, checkpoint: str, since: dt.datetime, limit: int = 20) -> list[Episode]:
