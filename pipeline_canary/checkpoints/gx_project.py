@@ -57,7 +57,7 @@ class GXProject:
             # file on every store access (28 times per checkpoint run); we substitute nothing.
             if bars is None or enabled or context.variables.config_variables_file_path:
                 context.variables.progress_bars = ProgressBarsConfig(globally=False)
-                context.variables.config_variables_file_path = None
+                context.variables.config_variables_file_path = None  # type: ignore[assignment]  # GX accepts None
                 context.variables.save()
             _cap_site_index(context)
             self._context = context
