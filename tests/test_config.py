@@ -83,7 +83,7 @@ def test_environment_overrides(tmp_path: Path) -> None:
 
 
 def test_unknown_env_override_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="warehouse.nope"):
+    with pytest.raises(ConfigError, match=r"warehouse\.nope"):
         load_config(write(tmp_path, ""), env={"CANARY_WAREHOUSE__NOPE": "1"})
 
 
