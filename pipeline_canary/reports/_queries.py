@@ -29,7 +29,8 @@ _DAILY = """
 SELECT r.as_of, r.outcome, r.metrics FROM (
     SELECT as_of, MAX(now) AS newest FROM checkpoint_results
     WHERE checkpoint = :checkpoint AND now >= :since AND outcome != 'skipped' GROUP BY as_of
-) AS d JOIN checkpoint_results AS r ON r.checkpoint = :checkpoint AND r.now = d.newest AND r.as_of = d.as_of
+) AS d CROSS JOIN checkpoint_results AS r  -- CROSS JOIN: days outside, (checkpoint, now) lookups inside
+WHERE r.checkpoint = :checkpoint AND r.now = d.newest AND r.as_of = d.as_of
 ORDER BY r.as_of
 """
 
@@ -134,6 +135,11 @@ def streak_start(state: SQLiteState, checkpoint: str, outcome: str, since: dt.da
 def has_older(state: SQLiteState, checkpoint: str, before: dt.datetime) -> bool:
     sql = "SELECT 1 FROM checkpoint_results WHERE checkpoint = ? AND now < ? LIMIT 1"
     return state.read().execute(sql, (checkpoint, before.isoformat())).fetchone() is not None
+
+
+def has_runs_before(state: SQLiteState, cutoff: dt.datetime) -> bool:
+    sql = "SELECT 1 FROM runs WHERE now < ? LIMIT 1"  # runs_by_time makes this one index probe
+    return state.read().execute(sql, (cutoff.isoformat(),)).fetchone() is not None
 
 
 def recent_runs(state: SQLiteState, limit: int) -> list[dict[str, Any]]:

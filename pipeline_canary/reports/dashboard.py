@@ -67,7 +67,8 @@ def build_site(
 
     state = open_state(config)
     anchor = now or _queries.latest_run_time(state) or dt.datetime.now(dt.UTC)
-    pruned = prune(state, anchor - dt.timedelta(days=config.state.retention_days))
+    cutoff = anchor - dt.timedelta(days=config.state.retention_days)
+    pruned = prune(state, cutoff) if _queries.has_runs_before(state, cutoff) else 0  # prune scans every result
     if build_gx:
         _build_gx(config)
     gx_site = docs_root(config) / "local_site"
