@@ -30,6 +30,15 @@ def _history_sink(config: CanaryConfig, result: RunResult) -> None:
     record_run(open_state(config), result)
 
 
+def _reports_sink(config: CanaryConfig, result: RunResult) -> None:
+    """Re-render the dashboard (and apply history retention) whenever the run rebuilt the Data Docs."""
+    if result.docs_index is None:
+        return
+    from pipeline_canary.reports import build_site
+
+    build_site(config, build_gx=False)  # the run has just built GX's Data Docs
+
+
 def _staging_cleanup_sink(config: CanaryConfig, result: RunResult) -> None:
     from pipeline_canary.staging.cleanup import auto_cleanup_sink
 
@@ -43,7 +52,7 @@ def default_sinks(*, alert: bool = True) -> list[Sink]:
         from pipeline_canary.alerting import alert_sink, metrics_sink
 
         sinks += [alert_sink, metrics_sink]
-    sinks.append(_staging_cleanup_sink)
+    sinks += [_reports_sink, _staging_cleanup_sink]
     return sinks
 
 

@@ -85,7 +85,10 @@ def run(
     else:
         print_run(result)
         if result.docs_index:
+            from pipeline_canary.reports.dashboard import docs_root
+
             click.echo(f"Data Docs: {result.docs_index}")
+            click.echo(f"Dashboard: {docs_root(config) / 'index.html'}")
     return int(ExitCode.for_run(result))
 
 

@@ -180,3 +180,13 @@ def test_missing_warehouse_errors_every_checkpoint_with_the_fix(
     result = run(make_config(tmp_path / "nope.duckdb"))
     assert {c.outcome for c in result.checkpoints} == {Outcome.ERRORED}
     assert "canary demo" in result.checkpoints[0].message
+
+
+def test_each_checkpoint_links_its_gx_validation_page(
+    seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
+) -> None:
+    result = run_checkpoints(make_config(seeded("incident")), as_of=AS_OF, now=NOW, build_docs=True)
+    assert result.docs_index and Path(result.docs_index).is_file()
+    for cp in result.checkpoints:
+        assert cp.docs_path and Path(cp.docs_path).is_file(), cp.name
+        assert cp.name in Path(cp.docs_path).read_text(encoding="utf-8")
