@@ -160,9 +160,8 @@ def _probe_query(warehouse: Warehouse, ref_sql: str) -> str:
     """A read of one partition that costs nothing: a dry run on BigQuery, LIMIT 0 elsewhere."""
     sql = f"SELECT COUNT(*) AS n FROM {ref_sql} WHERE game_date = @day"
     params: dict[str, Any] = {"day": dt.date.today()}
-    dry_run = getattr(warehouse, "dry_run", None)
-    if callable(dry_run):
-        estimated = dry_run(sql, params)
+    estimated = warehouse.dry_run(sql, params)  # None: this backend cannot estimate (DuckDB)
+    if estimated is not None:
         return f"dry run ok (jobs.create and read permissions; {estimated} bytes estimated)"
     warehouse.query(sql, params)
     return "query ok"
