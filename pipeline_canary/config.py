@@ -62,9 +62,7 @@ class PipelineConfig(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"unknown timezone {value!r} (use an IANA name such as America/New_York)"
-            ) from exc
+            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as America/New_York)") from exc
         return value
 
     @field_validator("schedule_table", "predictions_table", "feature_store_table")
@@ -115,6 +113,15 @@ class CanaryConfig(BaseModel):
     schedule: ScheduleConfig = ScheduleConfig()
     checkpoints: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: Path | None = None
+
+    @model_validator(mode="after")
+    def _production_needs_a_contract(self) -> CanaryConfig:
+        if self.warehouse.backend == "bigquery" and self.pipeline.worker_contract is None:
+            raise ValueError(
+                "pipeline.worker_contract is required with the BigQuery backend: point it at the JSON "
+                "schema of what the prediction worker writes (the packaged contract describes the demo)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _known_checkpoints(self) -> CanaryConfig:

@@ -92,4 +92,8 @@ def main(argv: list[str] | None = None) -> Any:
     except CanaryError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(int(ExitCode.ERRORED))
+    except Exception as exc:  # a bug or an environment problem: one line, the traceback only with -vv
+        logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+        click.echo(f"error: {type(exc).__name__}: {exc} (run with -vv for the traceback)", err=True)
+        sys.exit(int(ExitCode.ERRORED))
     sys.exit(int(code or 0))

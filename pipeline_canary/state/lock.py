@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipeline_canary.errors import CanaryError
+from pipeline_canary.errors import CanaryError, ConfigError
 
 _THREAD_LOCKS: dict[str, threading.Lock] = {}
 
@@ -28,8 +28,14 @@ def run_lock(path: Path, *, timeout_s: float = 600.0) -> Iterator[None]:
     if not thread_lock.acquire(timeout=max(timeout_s, 0)):
         raise LockTimeoutError(f"another run in this process held {path} for over {timeout_s:g}s")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create the run lock {path} next to the state store ([state] path): {exc.strerror}; "
+                "point [state] path at a writable folder"
+            ) from None
         try:
             while True:
                 try:

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline_canary.errors import ConfigError
+
 if TYPE_CHECKING:
     from pipeline_canary.config import CanaryConfig
 
@@ -32,8 +34,13 @@ class SQLiteState:
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+            except (OSError, sqlite3.Error) as exc:
+                raise ConfigError(
+                    f"cannot open the state store {self.path} ([state] path): {exc}; point it at a writable folder"
+                ) from None
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA busy_timeout=30000")

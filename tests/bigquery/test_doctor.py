@@ -25,7 +25,10 @@ def doctor(config: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return int(exit_info.value.code or 0), captured.out + captured.err, time.monotonic() - started
 
 
-def write_config(path: Path, warehouse: str, pipeline: str = "") -> Path:
+from pipeline_canary.canaries.schema_parity import PACKAGED_CONTRACT  # noqa: E402
+
+
+def write_config(path: Path, warehouse: str, pipeline: str = f'worker_contract = "{PACKAGED_CONTRACT}"') -> Path:
     path.write_text(f"[warehouse]\n{warehouse}\n[pipeline]\n{pipeline}\n", encoding="utf-8")
     return path
 
@@ -120,6 +123,7 @@ def test_misconfigured_bigquery_names_each_problem(
     config = write_config(
         tmp_path / "canary.toml",
         f'backend = "bigquery"\nproject = "{project}"\napi_endpoint = "{bq_server.endpoint}"',
+        f'worker_contract = "{PACKAGED_CONTRACT}"\n'
         'schedule_table = "ds.schedule"\npredictions_table = "ds.predictions"\n'
         'feature_store_table = "ds.features"\nstaging_dataset = "staging_nowhere"',
     )

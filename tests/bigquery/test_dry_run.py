@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline_canary.canaries.schema_parity import PACKAGED_CONTRACT
 from pipeline_canary.cli import main
 from pipeline_canary.config import CanaryConfig
 from pipeline_canary.demo.bigquery_load import load_demo
@@ -33,6 +34,7 @@ def test_dry_run_estimates_every_sql_checkpoint_without_running(
     config = tmp_path / "bq.toml"
     config.write_text(
         f'[warehouse]\nbackend = "bigquery"\nproject = "{project}"\napi_endpoint = "{endpoint}"\ntimeout_s = 20\n'
+        f'[pipeline]\nworker_contract = "{PACKAGED_CONTRACT}"\n'
         f'[gx]\nproject_dir = "{tmp_path / "gx"}"\n[state]\npath = "{tmp_path / "state.sqlite"}"\n'
     )
     with pytest.raises(SystemExit) as exit_info:

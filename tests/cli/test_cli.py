@@ -123,3 +123,12 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     # a second run reuses the seeded warehouse and the config it wrote
     proc = canary("run", "--config", str(tmp_path / "d" / "canary.toml"), "schema_parity")
     assert proc.returncode == 1 and "schema_parity" in proc.stdout
+
+
+def test_unwritable_state_store_is_a_configuration_error(tmp_path: Path) -> None:
+    path = tmp_path / "canary.toml"
+    path.write_text('[state]\npath = "/proc/nope/state.sqlite"\n')
+    for args in (["run", "--config", str(path), "--no-docs"], ["alerts", "status", "--config", str(path)]):
+        proc = canary(*args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "[state] path" in proc.stderr and "Traceback" not in proc.stderr
