@@ -104,5 +104,8 @@ def test_bigquery_needs_the_workers_contract(tmp_path: Path) -> None:
         load_config(write(tmp_path, '[warehouse]\nbackend = "bigquery"\nproject = "nba-props-platform"\n'), env={})
     contract = tmp_path / "worker.json"
     contract.write_text("[]")
-    text = f'[warehouse]\nbackend = "bigquery"\nproject = "nba-props-platform"\n[pipeline]\nworker_contract = "{contract}"\n'
+    text = (
+        f'[warehouse]\nbackend = "bigquery"\nproject = "nba-props-platform"\n'
+        f'[pipeline]\nworker_contract = "{contract}"\n'
+    )
     assert load_config(write(tmp_path, text), env={}).pipeline.worker_contract == contract
