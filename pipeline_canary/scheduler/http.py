@@ -1,8 +1,10 @@
 """HTTP endpoints of ``canary serve`` on the standard library's ThreadingHTTPServer.
 
 ``/healthz`` (the process answers), ``/readyz`` (200 or 503 with the reasons), ``/status`` (JSON),
-and the GX Data Docs read-only under ``/docs/``. Only GET and HEAD are allowed; a docs path that
-would leave the docs folder (``..``, encoded or not, or a symlink pointing out) is a 404.
+and the docs site read-only under ``/docs/``: the folder :func:`pipeline_canary.reports.docs_root`
+names (as ``canary docs serve`` does), so ``/docs/`` is the canary dashboard and ``/docs/local_site/``
+GX's own Data Docs, and the relative links between them resolve. Only GET and HEAD are allowed; a
+docs path that would leave the docs folder (``..``, encoded or not, or a symlink pointing out) is a 404.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ log = logging.getLogger(__name__)
 
 
 def docs_root(service: Service) -> Path:
-    """Where GX writes the local Data Docs site of the service's project."""
-    return service.config.gx.project_dir / "uncommitted" / "data_docs" / "local_site"
+    """The docs site of the service's project: the dashboard, with GX's ``local_site/`` inside it."""
+    from pipeline_canary.reports.dashboard import docs_root as site_root
+
+    return site_root(service.config)
 
 
 def resolve_docs_path(root: Path, url_path: str) -> Path | None:

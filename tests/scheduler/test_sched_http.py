@@ -7,7 +7,9 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 
@@ -109,3 +111,43 @@ def test_docs_are_served_read_only(served: tuple[Service, str]) -> None:
     for method in ("POST", "PUT", "DELETE"):
         assert request(url, "/docs/index.html", method)[0] == 405
     assert request(url, "/nope")[0] == 404
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.hrefs += [value for name, value in attrs if name in ("href", "src") and value]
+
+
+def relative_links(page: bytes) -> list[str]:
+    parser = _Links()
+    parser.feed(page.decode())
+    return [h for h in parser.hrefs if not urlsplit(h).scheme and not h.startswith(("/", "#", "//"))]
+
+
+def test_docs_serve_the_dashboard_and_gx_site_with_working_cross_links(served: tuple[Service, str]) -> None:
+    from pipeline_canary.reports import build_site
+
+    svc, url = served
+    svc.run_checkpoint("prediction_gap")
+    site = build_site(svc.config, now=NOW)
+    code, dashboard, headers = request(url, "/docs/")
+    assert code == 200 and headers["Content-Type"] == "text/html"
+    assert dashboard == site.index.read_bytes()  # the canary dashboard, not GX's index
+    code, gx_index, _ = request(url, "/docs/local_site/index.html")
+    assert code == 200 and site.gx_index is not None and gx_index == site.gx_index.read_bytes()
+    links = relative_links(dashboard)
+    assert any(link.startswith("local_site/") for link in links), links  # links into GX's pages
+    assert any(link.startswith("checkpoints/") for link in links), links
+    for link in links:
+        target = urljoin("/docs/", urlsplit(link).path)
+        assert request(url, target)[0] == 200, f"dashboard link {link} -> {target}"
+    back = [link for link in relative_links(gx_index) if link.endswith("index.html") and link.startswith("..")]
+    assert back, "GX's index has no link back to the dashboard"
+    for link in back:
+        target = urljoin("/docs/local_site/index.html", link)
+        code, body, _ = request(url, target)
+        assert code == 200 and body == dashboard, f"GX backlink {link} -> {target}"
