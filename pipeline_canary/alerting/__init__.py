@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline_canary.alerting import blocks, incidents, outbox
@@ -53,6 +54,7 @@ def enqueue_run(config: CanaryConfig, result: RunResult, *, state: SQLiteState |
     settings = config.alerting
     target = slack_target(settings)
     policy = Policy.from_config(settings)
+    site_root = _site_root(config)
     queued = 0
     with state.transaction() as conn:
         for cp in result.checkpoints:
@@ -70,7 +72,9 @@ def enqueue_run(config: CanaryConfig, result: RunResult, *, state: SQLiteState |
                 continue
             for intent in transition.intents:
                 incident = saved[intent.incident.key]
-                incident, n = _enqueue(conn, intent.kind, intent.reason, incident, info, cp, target, settings, result)
+                incident, n = _enqueue(
+                    conn, intent.kind, intent.reason, incident, info, cp, target, settings, result, site_root
+                )
                 saved[incident.key] = incident
                 queued += n
     return queued
@@ -86,8 +90,9 @@ def _enqueue(
     target: SlackTarget,
     settings: AlertingConfig,
     result: RunResult,
+    site_root: Path | None = None,
 ) -> tuple[Incident, int]:
-    link = blocks.docs_url(cp.docs_path or result.docs_index, settings.docs_base_url)
+    link = blocks.docs_url(cp.docs_path or result.docs_index, settings.docs_base_url, site_root)
     parent_id = incident.parent_outbox_id
 
     def put(kind: outbox.Kind, payload: dict[str, Any], parent: int | None = None) -> int:
@@ -114,6 +119,13 @@ def _enqueue(
         put("update", payload, parent_id)
         count += 1
     return incident, count
+
+
+def _site_root(config: CanaryConfig) -> Path:
+    """The folder ``canary docs publish`` uploads: published Data Docs links are relative to it."""
+    from pipeline_canary.reports.dashboard import docs_root
+
+    return docs_root(config)
 
 
 def _with_parent(incident: Incident, outbox_id: int) -> Incident:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
@@ -42,15 +42,37 @@ class CanaryInfo:
         return cls(title=canary.title, description=canary.description, runbook=canary.runbook)
 
 
-def docs_url(docs_path: str | None, base_url: str | None) -> str | None:
-    """A link to a Data Docs page: under ``base_url`` when published, else the local file."""
+def docs_url(docs_path: str | None, base_url: str | None, root: Path | None = None) -> str | None:
+    """A link to a Data Docs page: under ``base_url`` when published, else the local file.
+
+    ``canary docs publish`` uploads the whole site folder ``root`` (``docs_root(config)``, the
+    ``data_docs/`` folder holding the dashboard's ``index.html`` and GX's ``local_site/``) below the
+    prefix, so the published page is ``base_url`` + the page's path relative to ``root``, e.g.
+    ``https://storage.googleapis.com/BUCKET/canary/local_site/validations/...``. A page outside
+    ``root`` (another site folder) keeps its path from ``local_site/`` on.
+    """
     if not docs_path:
         return None
     if base_url:
-        parts = PurePosixPath(docs_path).parts
-        rel = parts[parts.index("local_site") + 1 :] if "local_site" in parts else parts[-3:]
+        rel = _site_relative(docs_path, root)
         return base_url.rstrip("/") + "/" + quote("/".join(rel))
     return "file://" + quote(docs_path)
+
+
+def _site_relative(docs_path: str, root: Path | None) -> tuple[str, ...]:
+    if root is not None:
+        page = Path(docs_path)
+        for a, b in ((page, root), (page.resolve(), root.resolve())):
+            try:
+                return a.relative_to(b).parts
+            except ValueError:
+                continue
+    parts = PurePosixPath(docs_path).parts
+    if "local_site" in parts:
+        return parts[parts.index("local_site") :]
+    if "data_docs" in parts:
+        return parts[parts.index("data_docs") + 1 :]
+    return parts[-1:]
 
 
 def fit(lines: list[str], limit: int = SECTION_LIMIT, more: str = "") -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from click.testing import CliRunner
@@ -51,7 +53,11 @@ def test_run_alerts_metrics_status_and_no_secrets_anywhere(
     parents = slack.parents()
     assert len(parents) == 2  # the two critical checkpoints alert on the first failure
     assert {p.blocks[0]["text"]["text"].split(" · ")[0] for p in parents} == {"🔴 CRITICAL"}
-    assert "https://canary.example.org/docs/validations/" in json.dumps([p.blocks for p in parents])
+    links = re.findall(r"https://canary\.example\.org/docs/[^|>\s\"]+", json.dumps([p.blocks for p in parents]))
+    assert links and all(link.startswith("https://canary.example.org/docs/local_site/validations/") for link in links)
+    site = tmp_path / "gx" / "uncommitted" / "data_docs"  # docs_root: what `canary docs publish` uploads
+    for link in links:  # the published path is the path under the local site folder
+        assert (site / unquote(link.removeprefix("https://canary.example.org/docs/"))).is_file(), link
     assert len(monitoring.requests) == 1 and result["checkpoints"]
 
     code, out = invoke("run", *args, "--now", "2026-02-08T23:30:00+00:00", "--no-docs")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -72,7 +73,12 @@ def test_channel_and_api_url_from_the_environment_and_per_checkpoint_overrides(
 
 def test_docs_links_and_budget() -> None:
     page = "/x/gx/uncommitted/data_docs/local_site/validations/a b/p.html"
-    assert docs_url(page, "https://d.example.org/") == "https://d.example.org/validations/a%20b/p.html"
+    site = "https://d.example.org/local_site/validations/a%20b/p.html"  # what `canary docs publish` uploads
+    assert docs_url(page, "https://d.example.org/") == site
+    assert docs_url(page, "https://d.example.org", Path("/x/gx/uncommitted/data_docs")) == site
+    assert docs_url("/elsewhere/site/index.html", "https://d", Path("/x/gx/uncommitted/data_docs")) == (
+        "https://d/index.html"
+    )
     assert docs_url(page, None) == "file:///x/gx/uncommitted/data_docs/local_site/validations/a%20b/p.html"
     assert docs_url(None, "https://d") is None
     text = fit([f"line {i} " + "x" * 80 for i in range(200)], more=" (see Data Docs)")

@@ -60,7 +60,7 @@ def test_parent_edits_threaded_replies_and_resolution(
     replies = slack.replies(parent)
     assert [r.text.split()[0] for r in replies] == ["⏰", "✅"]  # the reminder after 1 h, then resolved
     text = json.dumps(slack.calls_to("chat.postMessage")[0].body)
-    assert "https://docs.example.org/canary/validations/prediction_gap/run/page.html" in text
+    assert "https://docs.example.org/canary/local_site/validations/prediction_gap/run/page.html" in text
     assert "Runbook" in text and "10 games scheduled" in text
     [incident] = list_incidents(open_state(config))
     assert (incident.status, incident.runs, incident.check) == ("resolved", 4, "no_prediction_gap")
