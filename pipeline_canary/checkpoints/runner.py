@@ -86,6 +86,15 @@ def collect(canary: Canary, settings: Any, ctx: CheckContext) -> Collected:
     )
 
 
+def _unreachable(warehouse: Warehouse) -> str | None:
+    """Why the warehouse cannot be reached at all, or None when it answers."""
+    try:
+        warehouse.ping()
+    except WarehouseError as exc:
+        return str(exc)
+    return None
+
+
 def run_checkpoints(
     config: CanaryConfig,
     names: Sequence[str] | None = None,
@@ -119,7 +128,11 @@ def run_checkpoints(
     results: list[CheckpointResult] = []
     try:
         gathered = []
+        unreachable = _unreachable(warehouse)
         for canary, settings in planned:
+            if unreachable:  # one answer for all: do not wait out a timeout per checkpoint
+                gathered.append(Collected(canary, settings, None, unreachable, 0.0, None))
+                continue
             ctx = CheckContext(warehouse=warehouse, pipeline=config.pipeline, as_of=as_of, now=now)
             gathered.append(collect(canary, settings, ctx))
     finally:

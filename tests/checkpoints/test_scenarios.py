@@ -190,3 +190,26 @@ def test_each_checkpoint_links_its_gx_validation_page(
     for cp in result.checkpoints:
         assert cp.docs_path and Path(cp.docs_path).is_file(), cp.name
         assert cp.name in Path(cp.docs_path).read_text(encoding="utf-8")
+
+
+def test_unreachable_warehouse_fails_fast_for_every_checkpoint(make_config: Callable[..., CanaryConfig]) -> None:
+    import socket
+
+    from pipeline_canary.checkpoints.runner import run_checkpoints as run_all
+    from pipeline_canary.config import WarehouseConfig
+    from pipeline_canary.warehouse.bigquery import BigQueryWarehouse
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    warehouse = BigQueryWarehouse.from_config(
+        WarehouseConfig(
+            backend="bigquery", project="canary-local", api_endpoint=f"http://127.0.0.1:{port}", timeout_s=2
+        )
+    )
+    result = run_all(make_config(Path("/nonexistent.duckdb")), as_of=AS_OF, now=NOW, warehouse=warehouse)
+    assert {c.outcome for c in result.checkpoints} == {Outcome.ERRORED}
+    assert len({c.message for c in result.checkpoints}) == 1  # one cause, found once
+    assert "127.0.0.1" in result.checkpoints[0].message
+    # no checkpoint tried the warehouse itself (each would have waited out its own timeout)
+    assert all(c.duration_s == 0.0 for c in result.checkpoints)
