@@ -26,7 +26,13 @@ from zoneinfo import ZoneInfo
 
 from pipeline_canary.results import CheckpointResult, Outcome, RunResult
 from pipeline_canary.scheduler._cancel import CancellableWarehouse
-from pipeline_canary.scheduler._support import close_thread_state, default_connect, flush_outbox, period_s
+from pipeline_canary.scheduler._support import (
+    close_thread_state,
+    default_connect,
+    flush_outbox,
+    period_s,
+    volatile_state,
+)
 from pipeline_canary.state.lock import LockTimeoutError
 
 if TYPE_CHECKING:
@@ -109,6 +115,7 @@ class Service:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
+        self._warn_if_state_is_volatile()
         self._load_history()
         self.started_mono = time.monotonic()
         first = dt.datetime.now(self.tz) if self.settings.run_on_start else None
@@ -274,6 +281,20 @@ class Service:
         if schedule.cron is not None:
             return CronTrigger.from_crontab(schedule.cron, timezone=self.tz)
         return IntervalTrigger(seconds=(schedule.interval_minutes or 0) * 60, timezone=self.tz)
+
+    def _warn_if_state_is_volatile(self) -> None:
+        path = self.config.state.path
+        reason = volatile_state(path)
+        if reason is not None:
+            log.warning(
+                "the state store %s will not survive a restart: %s. On a restart, open incidents and "
+                "alerts still unsent in the outbox are lost, and incidents still failing post a new "
+                "Slack parent message; run history starts empty. Put [state] path on a persistent "
+                "volume (see deploy/cloud-run.md).",
+                path,
+                reason,
+                extra={"state_path": str(path)},
+            )
 
     def _load_history(self) -> None:
         """Last outcomes from the state store, so ``/status`` is useful right after a restart."""
