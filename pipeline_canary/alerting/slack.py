@@ -6,6 +6,20 @@ may already have reached Slack (an earlier attempt timed out, got a 5xx, or the 
 marking it) is first looked up with ``conversations.history`` / ``conversations.replies``
 (``include_all_metadata``), so it is never posted twice.
 
+Bot token scopes:
+
+* ``chat:write`` (required): post, edit and thread messages.
+* ``channels:history`` and ``channels:read`` (``groups:history`` and ``groups:read`` for private
+  channels): duplicate detection, i.e. the look-up above and resolving a channel name to its id.
+  ``canary alerts test`` checks them (Slack lists a token's scopes in ``x-oauth-scopes``).
+
+A look-up that fails never turns into a rejection (the row is never dropped because it could not be
+*checked*): a transient failure (5xx, 429, connection error) is retried like a send and, after
+``max_attempts``, leaves the row pending for the next pass; a refusal (``missing_scope``,
+``not_in_channel``, ``channel_not_found`` for a private channel, any other error) means the check is
+impossible, so the message is sent anyway and a WARNING says that duplicates are possible without
+the read scopes. Delivery then is at-least-once instead of exactly-once; it is never at-most-once.
+
 Webhook mode cannot edit (edits are ``skipped``) and cannot look anything up: replies become plain
 follow-up posts, and a crash in the short window between Slack's answer and the ``sent`` mark
 re-posts that one message on the next run (at-least-once). The window is one SQLite commit.
@@ -34,6 +48,10 @@ log = logging.getLogger(__name__)
 EVENT_TYPE = "pipeline_canary_alert"
 _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
 _TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+WRITE_SCOPES = ("chat:write",)
+LOOKUP_SCOPES = ("channels:history", "channels:read")  # groups:history, groups:read for private channels
+PRIVATE_LOOKUP_SCOPES = ("groups:history", "groups:read")
+SCOPES_HEADER = "x-oauth-scopes"
 
 
 class Rejected(DeliveryError):
@@ -44,6 +62,21 @@ class _Retry(Exception):
     def __init__(self, reason: str, *, wait_s: float | None = None, maybe_sent: bool = True) -> None:
         super().__init__(reason)
         self.wait_s, self.maybe_sent = wait_s, maybe_sent
+
+
+class _LookupImpossible(Exception):
+    """Slack refused the duplicate check itself (missing read scopes, not in the channel, ...)."""
+
+
+def granted_scopes(headers: Any) -> set[str] | None:
+    """The token's scopes from an API response's ``x-oauth-scopes`` header; None when absent."""
+    value = _header(headers, SCOPES_HEADER)
+    return None if value is None else {s.strip() for s in value.split(",") if s.strip()}
+
+
+def missing_scopes(granted: set[str]) -> tuple[list[str], list[str]]:
+    """(missing scopes needed to post, missing scopes needed for duplicate detection)."""
+    return [s for s in WRITE_SCOPES if s not in granted], [s for s in LOOKUP_SCOPES if s not in granted]
 
 
 class _Redact(logging.Filter):
@@ -90,6 +123,7 @@ class SlackDelivery:
         self.sleep, self.clock = sleep, clock
         self._client: Any = None
         self._webhook: Any = None
+        self._lookup_unavailable: str | None = None  # why duplicate checks are impossible this pass
 
     # --- clients (slack_sdk is imported only when something is delivered) -----------------------
     def client(self) -> Any:
@@ -169,7 +203,7 @@ class SlackDelivery:
         for attempt in range(self.config.max_attempts):
             try:
                 if maybe_sent and self.target.mode == "token" and row.kind != "update":
-                    found = self._lookup(row, parent)
+                    found = self._checked_lookup(row, parent)
                     if found is not None:
                         log.info("outbox message %s was already in Slack (ts %s); not re-sending", row.id, found[0])
                         return found
@@ -238,6 +272,22 @@ class SlackDelivery:
         return Rejected(f"Slack answered {status}: {error or 'error'}")
 
     # --- idempotency: was this row already posted? ----------------------------------------------
+    def _checked_lookup(self, row: OutboxRow, parent: OutboxRow | None) -> tuple[str | None, str | None] | None:
+        """The look-up, or None ("send") when Slack will not let us check; transient errors retry."""
+        if self._lookup_unavailable is not None:
+            return None
+        try:
+            return self._lookup(row, parent)
+        except _LookupImpossible as exc:
+            self._lookup_unavailable = str(exc)
+            log.warning(
+                "cannot check whether outbox message %s already reached Slack (%s); sending it anyway: "
+                "duplicates are possible after failed attempts unless the bot token has the read scopes "
+                "%s (%s for private channels)",
+                row.id, self._clean(str(exc)), ", ".join(LOOKUP_SCOPES), ", ".join(PRIVATE_LOOKUP_SCOPES),
+            )  # fmt: skip
+            return None
+
     def _lookup(self, row: OutboxRow, parent: OutboxRow | None) -> tuple[str | None, str | None] | None:
         from slack_sdk.errors import SlackApiError
 
@@ -259,7 +309,11 @@ class SlackDelivery:
                 if meta.get("event_type") == EVENT_TYPE and payload.get("outbox_uid") == row.uid:
                     return str(message["ts"]), channel_id
         except SlackApiError as exc:
-            raise self._classify(exc.response.status_code, exc.response.headers, _error(exc.response)) from None
+            # Never Rejected: the row itself was not refused, only the check. Transient: retry.
+            problem = self._classify(exc.response.status_code, exc.response.headers, _error(exc.response))
+            if isinstance(problem, _Retry):
+                raise _Retry(f"during lookup: {problem}", wait_s=problem.wait_s) from None
+            raise _LookupImpossible(_lookup_error(exc.response)) from None
         except OSError as exc:
             raise _Retry(f"connection error during lookup: {type(exc).__name__}") from None
         return None
@@ -286,11 +340,19 @@ class SlackDelivery:
         known = outbox.channel_id(self.state, name)
         if known:
             return known
+        from slack_sdk.errors import SlackApiError
+
+        try:
+            return self._find_channel(name, "public_channel,private_channel")
+        except SlackApiError as exc:  # a token without groups:read may still list the public channels
+            if _error(exc.response) != "missing_scope":
+                raise
+            return self._find_channel(name, "public_channel")
+
+    def _find_channel(self, name: str, types: str) -> str | None:
         cursor = None
         for _ in range(50):
-            resp = self.client().conversations_list(
-                types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor
-            )
+            resp = self.client().conversations_list(types=types, exclude_archived=True, limit=1000, cursor=cursor)
             for channel in resp.get("channels") or []:
                 if channel.get("name") == name.lstrip("#"):
                     outbox.remember_channel(self.state, name, channel["id"])
@@ -299,6 +361,13 @@ class SlackDelivery:
             if not cursor:
                 break
         return None
+
+
+def _lookup_error(response: Any) -> str:
+    data = response.data if isinstance(getattr(response, "data", None), dict) else {}
+    error = str(data.get("error") or f"HTTP {response.status_code}")
+    needed = data.get("needed")
+    return f"{error}, needs {needed}" if error == "missing_scope" and needed else error
 
 
 def _error(response: Any) -> str:

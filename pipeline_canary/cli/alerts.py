@@ -53,11 +53,13 @@ def test_message(config_path: str | None, channel: str | None, as_json: bool) ->
         from slack_sdk.errors import SlackApiError
 
         try:
-            SlackDelivery(state, target, config.alerting).client().auth_test()
+            auth = SlackDelivery(state, target, config.alerting).client().auth_test()
         except SlackApiError as exc:
             raise DeliveryError(f"Slack refused the bot token (auth.test: {exc.response.get('error')})") from None
         except OSError as exc:
             raise DeliveryError(f"cannot reach the Slack API: {type(exc).__name__}") from None
+        for line in _scope_warnings(auth.headers):
+            click.echo(line, err=True)
     now = dt.datetime.now(dt.UTC)
     with state.transaction() as conn:
         row_id = outbox.enqueue(
@@ -135,6 +137,30 @@ def flush(config_path: str | None) -> int:
     left = len(outbox.pending(open_state(config)))
     click.echo(f"delivered {sent}; {left} still queued")
     return int(ExitCode.OK if left == 0 else ExitCode.ERRORED)
+
+
+def _scope_warnings(headers: object) -> list[str]:
+    """Warnings about the bot token's scopes (Slack lists them in the x-oauth-scopes header)."""
+    from pipeline_canary.alerting.slack import LOOKUP_SCOPES, PRIVATE_LOOKUP_SCOPES, granted_scopes, missing_scopes
+
+    granted = granted_scopes(headers)
+    if granted is None:
+        return ["note: Slack did not list the bot token's scopes (no x-oauth-scopes header); cannot check them"]
+    write, lookup = missing_scopes(granted)
+    out = []
+    if write:
+        out.append(f"WARNING: the bot token lacks {', '.join(write)}: it cannot post alerts")
+    if lookup:
+        out.append(
+            f"WARNING: the bot token lacks the read scope(s) {', '.join(lookup)}: after a failed attempt canary "
+            "cannot check whether Slack already has a message and sends it again, so duplicates are possible. "
+            f"Add {', '.join(LOOKUP_SCOPES)} ({', '.join(PRIVATE_LOOKUP_SCOPES)} for private channels)."
+        )
+    elif not all(s in granted for s in PRIVATE_LOOKUP_SCOPES):
+        out.append(
+            f"note: without {', '.join(PRIVATE_LOOKUP_SCOPES)} duplicate detection works in public channels only"
+        )
+    return out
 
 
 def _incident(i: object) -> dict[str, object]:

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline_canary.cli import cli
+from pipeline_canary.config import CanaryConfig
 from tests.conftest import AS_OF, NOW
 from tests.servers.monitoring import MonitoringRecorder
 from tests.servers.slack import SlackServer
@@ -72,7 +73,7 @@ def test_run_alerts_metrics_status_and_no_secrets_anywhere(
     assert "4 open incident(s)" in out and "prediction_gap/no_prediction_gap" in out
 
     code, out = invoke("alerts", "test", "--config", str(config))
-    assert code == 0 and "sent a test message" in out
+    assert code == 0 and "sent a test message" in out and "WARNING" not in out  # all scopes granted
     assert slack.calls_to("auth.test") and slack.messages[-1].text.startswith("🧪")
 
     monkeypatch.delenv("CANARY_SLACK_TOKEN")  # webhook mode: one more run (nothing due) and a test post
@@ -91,6 +92,23 @@ def test_run_alerts_metrics_status_and_no_secrets_anywhere(
         if path.is_file():
             data = path.read_bytes()
             assert not [s for s in secrets if s.encode() in data], path
+
+
+def test_alerts_test_warns_about_missing_read_scopes(
+    slack: SlackServer, alert_config: Callable[..., CanaryConfig]
+) -> None:
+    config = alert_config()
+    slack.scopes = ("chat:write",)
+    code, out = invoke("alerts", "test", "--config", str(config.source))
+    assert code == 0 and "sent a test message" in out
+    assert "WARNING: the bot token lacks the read scope(s) channels:history, channels:read" in out
+    assert "duplicates are possible" in out and slack.token not in out
+    slack.scopes = ("chat:write", "channels:history", "channels:read")
+    code, out = invoke("alerts", "test", "--config", str(config.source))
+    assert code == 0 and "WARNING" not in out and "groups:history, groups:read" in out  # a note only
+    slack.scopes = None  # no x-oauth-scopes header: say so, and still send
+    code, out = invoke("alerts", "test", "--config", str(config.source))
+    assert code == 0 and "cannot check them" in out
 
 
 def test_help_stays_light() -> None:

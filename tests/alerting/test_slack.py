@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -235,3 +236,51 @@ def test_one_deliverer_at_a_time(slack: SlackServer, alert_config: Callable[...,
         slack.release.set()
         first.join()
     assert len(slack.calls_to("chat.postMessage")) == 1 and outbox.counts(open_state(config)) == {"sent": 1}
+
+
+@pytest.mark.parametrize("refusal", ["missing_scope", "not_in_channel"])
+def test_a_failed_lookup_is_never_a_rejection(
+    slack: SlackServer,
+    alert_config: Callable[..., CanaryConfig],
+    caplog: pytest.LogCaptureFixture,
+    refusal: str,
+) -> None:
+    """A chat:write-only bot: after a 500 the duplicate check is refused, so the retry sends anyway."""
+    if refusal == "missing_scope":
+        slack.scopes = ("chat:write",)
+    else:
+        slack.deny_reads(refusal)
+    config = alert_config('reminder_hours = 1\nchannel = "#canary-alerts"')
+    slack.fail("500", times=1)
+    with caplog.at_level(logging.WARNING, logger="pipeline_canary.alerting.slack"):
+        step(config, run(0))
+    reads = slack.calls_to("conversations.list") + slack.calls_to("conversations.history")
+    assert reads and all(c.status == 200 for c in reads)  # asked, and refused
+    assert [c.status for c in slack.calls_to("chat.postMessage")] == [500, 200]
+    assert len(slack.parents()) == 1 and outbox.counts(open_state(config)) == {"sent": 1}
+    [warning] = [r for r in caplog.records if "duplicates are possible" in r.getMessage()]
+    assert warning.levelno == logging.WARNING and "channels:history" in warning.getMessage()
+    assert refusal in warning.getMessage() and slack.token not in warning.getMessage()
+
+    step(config, run(1))  # an edit
+    slack.fail("ok")  # the edit goes through, the reminder (a threaded reply) gets a 500, and its
+    slack.fail("500")  # retry's check with conversations.replies is refused the same way
+    step(config, run(2))
+    [parent] = slack.parents()
+    assert len(slack.replies(parent)) == 1 and "rejected" not in outbox.counts(open_state(config))
+    assert [c.status for c in slack.calls_to("conversations.replies")] == [200]  # refused, then sent anyway
+    assert outbox.pending(open_state(config)) == []
+
+
+def test_a_lookup_that_fails_leaves_the_row_pending(
+    slack: SlackServer, alert_config: Callable[..., CanaryConfig]
+) -> None:
+    config = alert_config()
+    enqueue_run(config, run(0))
+    slack.fail("500", times=1)  # the post fails; both look-ups of this pass get a 500 too
+    slack.fail_reads("500", times=2)
+    assert deliver_pending(config) == 0
+    [row] = outbox.pending(open_state(config))
+    assert row.attempts == 1 and "lookup" in (row.last_error or "")
+    assert deliver_pending(config) == 1  # next pass: the look-up works, finds nothing, posts once
+    assert len(slack.parents()) == 1 and outbox.counts(open_state(config)) == {"sent": 1}

@@ -5,6 +5,10 @@ It keeps channels, messages (with metadata, edits and threads) like Slack does, 
 ``.list`` and webhook posts, validates Block Kit limits (``invalid_blocks``), records every call,
 and can be told to misbehave on write calls: answer 429 with Retry-After, answer 500, hang, or
 store the message and then hang (what a crash between send and mark looks like from Slack's side).
+
+Like Slack it lists the token's scopes in the ``x-oauth-scopes`` header of every Web API answer
+(``scopes``), and answers ``missing_scope`` to a read method whose scope the token lacks; a read
+method can also be refused outright (``deny_reads``, e.g. ``not_in_channel``) or fail (``fail_reads``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 WRITE_METHODS = ("chat.postMessage", "chat.update", "webhook")
+READ_METHODS = ("conversations.history", "conversations.replies", "conversations.list")
+ALL_SCOPES = ("chat:write", "channels:history", "channels:read", "groups:history", "groups:read")
+_NEEDS = {
+    "conversations.history": "channels:history",
+    "conversations.replies": "channels:history",
+    "conversations.list": "channels:read",
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+}
 TOKEN = "xoxb-1111111111-2222222222-localtestTOKENsecret"
 WEBHOOK_PATH = "/services/T0LOCAL/B0LOCAL/localWEBHOOKsecret0001"
 
@@ -44,8 +57,16 @@ class Message:
 
 
 class SlackServer:
-    def __init__(self, token: str = TOKEN, channels: tuple[str, ...] = ("canary-alerts", "critical-alerts")) -> None:
+    def __init__(
+        self,
+        token: str = TOKEN,
+        channels: tuple[str, ...] = ("canary-alerts", "critical-alerts"),
+        scopes: tuple[str, ...] | None = ALL_SCOPES,
+    ) -> None:
         self.token = token
+        self.scopes = scopes  # None: no x-oauth-scopes header and no scope checks
+        self.read_error: str | None = None  # every read method answers this error (deny_reads)
+        self.read_faults: list[str] = []  # '500' per read call (fail_reads)
         self.channels = {f"C0LOCAL{i:04d}": name for i, name in enumerate(channels, 1)}
         self.webhook_channel = next(iter(self.channels))
         self.messages: list[Message] = []
@@ -82,9 +103,21 @@ class SlackServer:
         self._httpd.server_close()
 
     def fail(self, kind: str, times: int = 1, seconds: float = 0.0) -> None:
-        """Queue faults for the next write calls: '500', '429' (Retry-After seconds), 'hang', 'store_then_hang'."""
+        """Queue faults for the next write calls: '500', '429' (Retry-After seconds), 'hang', 'store_then_hang'.
+
+        'ok' lets one write call through (to aim a later fault at a later call).
+        """
         with self._lock:
             self.faults.extend([(kind, seconds)] * times)
+
+    def deny_reads(self, error: str | None = "missing_scope") -> None:
+        """Answer every read method (history, replies, list) with ``error``; None to stop."""
+        self.read_error = error
+
+    def fail_reads(self, kind: str = "500", times: int = 1) -> None:
+        """Queue faults ('500') for the next read calls."""
+        with self._lock:
+            self.read_faults.extend([kind] * times)
 
     # --- what happened ----------------------------------------------------------------------------
     def parents(self) -> list[Message]:
@@ -114,6 +147,10 @@ class SlackServer:
         with self._lock:
             self.calls.append(call)
             fault = self.faults.pop(0) if method in WRITE_METHODS and self.faults else None
+            read_fault = self.read_faults.pop(0) if method in READ_METHODS and self.read_faults else None
+        if read_fault == "500":
+            call.status = 500
+            return 500, {}, {"ok": False, "error": "internal_error"}
         if fault is not None:
             kind, seconds = fault
             if kind == "500":
@@ -128,13 +165,34 @@ class SlackServer:
                 return 500, {}, {"ok": False, "error": "request_timeout"}
         if method != "webhook" and headers.get("authorization") != f"Bearer {self.token}":
             return 200, {}, {"ok": False, "error": "invalid_auth" if headers.get("authorization") else "not_authed"}
+        scope_header = {"x-oauth-scopes": ",".join(self.scopes)} if self.scopes is not None else {}
+        refused = self._refuse(method, body)
+        if refused is not None:
+            call.status = 200
+            return 200, scope_header, refused
         with self._lock:
             status, extra, answer = self._dispatch(method, body)
         call.status = status
+        extra = {**scope_header, **extra} if method != "webhook" else extra
         if fault is not None and fault[0] == "store_then_hang":
             self.stored.set()
             self.release.wait(fault[1])
         return status, extra, answer
+
+    def _refuse(self, method: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """Slack's answer to a method the token may not call, else None."""
+        if method in READ_METHODS and self.read_error is not None:
+            answer: dict[str, Any] = {"ok": False, "error": self.read_error}
+            if self.read_error == "missing_scope":
+                answer.update(needed=_NEEDS[method], provided=",".join(self.scopes or ()))
+            return answer
+        needed = _NEEDS.get(method)
+        private = method == "conversations.list" and "private_channel" in str(body.get("types", ""))
+        if private and self.scopes is not None and "groups:read" not in self.scopes:
+            needed = "groups:read"  # listing private channels needs it on top of channels:read
+        if self.scopes is not None and needed is not None and needed not in self.scopes:
+            return {"ok": False, "error": "missing_scope", "needed": needed, "provided": ",".join(self.scopes)}
+        return None
 
     def _dispatch(self, method: str, body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
         if method == "auth.test":
