@@ -27,7 +27,7 @@ def docs() -> None:
     """Build, serve or publish the canary dashboard and GX Data Docs."""
 
 
-@docs.command()
+@docs.command(epilog="\b\nExamples:\n  canary docs build\n  canary docs build --out /tmp/site --json")
 @config_option
 @out_option
 @click.option("--no-gx", is_flag=True, help="Do not rebuild GX's Data Docs first (dashboard only).")
@@ -54,7 +54,7 @@ def build(config_path: str | None, out: str | None, no_gx: bool, as_json: bool) 
     return 0
 
 
-@docs.command()
+@docs.command(epilog="\b\nExamples:\n  canary docs serve\n  canary docs serve --port 0   # any free port")
 @config_option
 @out_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -81,7 +81,12 @@ def serve(config_path: str | None, out: str | None, host: str, port: int, no_bui
     return 0
 
 
-@docs.command()
+@docs.command(
+    epilog=(
+        "\b\nExamples:\n  canary docs publish gs://nba-canary-docs/canary\n"
+        "  canary docs publish gs://bucket/prefix --no-build"
+    )
+)
 @click.argument("url")
 @config_option
 @out_option

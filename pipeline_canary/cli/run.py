@@ -107,7 +107,7 @@ def _dry_run(
     return int(ExitCode.ERRORED) if any(e.error for e in estimates) else int(ExitCode.OK)
 
 
-@click.command("list")
+@click.command("list", epilog="\b\nExamples:\n  canary list\n  canary list --config prod.toml --json")
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_checkpoints(config_path: str | None, as_json: bool) -> int:

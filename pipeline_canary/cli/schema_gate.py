@@ -62,7 +62,16 @@ def load_table(option: str, value: str, config: str | None, table_name: str | No
         return warehouse.columns(ref), table_name or str(ref)
 
 
-@click.command("schema-gate")
+@click.command(
+    "schema-gate",
+    epilog=(
+        "\b\nExamples:\n"
+        "  canary schema-gate --contract worker.json --schema-file table.json\n"
+        "  canary schema-gate --records sample.jsonl --table proj.nba_predictions.player_prop_predictions\n"
+        "  canary schema-gate --builder ci.gate:contract --schema-file table.json --format github\n"
+        "\b\nExit codes: 0 pass · 1 the deploy would break writes · 2 bad input."
+    ),
+)
 @click.option("--contract", metavar="FILE", help="Worker contract: BigQuery schema JSON or YAML.")
 @click.option("--records", metavar="FILE", help="Sample worker records, JSON lines; types inferred.")
 @click.option("--builder", metavar="MODULE:FUNCTION", help="Callable returning fields or sample records.")
