@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline_canary.alerting import blocks, incidents, outbox
 from pipeline_canary.alerting.incidents import Incident, Policy, list_incidents
-from pipeline_canary.alerting.settings import AlertingConfig, MetricsConfig, SlackTarget, slack_target
+from pipeline_canary.alerting.settings import (
+    NO_SECRETS_WARNING,
+    AlertingConfig,
+    MetricsConfig,
+    SlackTarget,
+    silently_off,
+    slack_target,
+)
 
 if TYPE_CHECKING:
     from pipeline_canary.config import CanaryConfig
@@ -35,6 +42,7 @@ __all__ = [
     "list_incidents",
     "metrics_sink",
     "slack_target",
+    "warn_if_slack_silently_off",
 ]
 
 log = logging.getLogger(__name__)
@@ -163,10 +171,24 @@ def deliver_pending(config: CanaryConfig, *, state: SQLiteState | None = None) -
         return 0
 
 
+_warned_no_slack = False
+
+
+def warn_if_slack_silently_off(settings: AlertingConfig) -> bool:
+    """Log, once per process, that ``slack = "auto"`` found no secret; True if it warned now."""
+    global _warned_no_slack
+    if _warned_no_slack or not silently_off(settings):
+        return False
+    _warned_no_slack = True
+    log.warning(NO_SECRETS_WARNING)
+    return True
+
+
 def alert_sink(config: CanaryConfig, result: RunResult) -> None:
     """Session sink: incidents and outbox first (durable), then delivery (best effort)."""
     if not config.alerting.enabled:
         return
+    warn_if_slack_silently_off(config.alerting)
     state = _state(config)
     queued = enqueue_run(config, result, state=state)
     if queued:

@@ -4,6 +4,9 @@ Secrets never live in the configuration file or in these models: the bot token a
 are read from ``CANARY_SLACK_TOKEN`` / ``CANARY_SLACK_WEBHOOK_URL`` when the configuration is
 validated (so a missing or malformed one fails at start-up) and again, by :func:`slack_target`,
 when a message is sent. ``CANARY_SLACK_CHANNEL`` and ``CANARY_SLACK_API_URL`` override the file.
+With ``slack = "auto"`` (the default) and neither secret set, Slack is off: incidents are still
+recorded, the first alert sink call of the process logs a WARNING saying so (``slack = "off"``
+silences it), and ``canary alerts status`` shows the delivery mode on its first line.
 
 Example::
 
@@ -60,7 +63,7 @@ class AlertingConfig(_Section):
     enabled: bool = True
     slack: Literal["auto", "token", "webhook", "off"] = Field(
         default="auto",
-        description="auto: bot token if CANARY_SLACK_TOKEN is set, else the webhook, else Slack is off",
+        description="auto: bot token if CANARY_SLACK_TOKEN is set, else the webhook, else off (with a WARNING)",
     )
     channel: str = "#canary-alerts"
     api_url: str | None = None
@@ -182,6 +185,33 @@ def slack_target(config: AlertingConfig, env: Mapping[str, str] | None = None) -
         raise ConfigError(f"alerting.slack = 'webhook' but {WEBHOOK_ENV} is not set")
     check_url(webhook, WEBHOOK_ENV)
     return SlackTarget(mode="webhook", channel=config.channel, webhook_url=webhook)
+
+
+NO_SECRETS_WARNING = (
+    f"no {TOKEN_ENV} or {WEBHOOK_ENV}: alerts are recorded as incidents but not sent; "
+    'set alerting.slack = "off" to silence this'
+)
+
+
+def silently_off(config: AlertingConfig, env: Mapping[str, str] | None = None) -> bool:
+    """True when alerting is on and ``slack = "auto"`` found no secret: Slack is off by accident."""
+    env = os.environ if env is None else env
+    no_secret = not env.get(TOKEN_ENV, "").strip() and not env.get(WEBHOOK_ENV, "").strip()
+    return config.enabled and config.slack == "auto" and no_secret
+
+
+def describe_delivery(config: AlertingConfig, env: Mapping[str, str] | None = None) -> str:
+    """One line for humans: how alerts reach Slack (never a secret)."""
+    target = slack_target(config, env)
+    if target.mode == "token":
+        return f"token (bot token from {TOKEN_ENV}) → {target.channel}"
+    if target.mode == "webhook":
+        return f"webhook (incoming webhook from {WEBHOOK_ENV}; its channel, no edits)"
+    if not config.enabled:
+        return "off ([alerting] enabled = false: no incidents, no messages)"
+    if config.slack == "off":
+        return 'off (alerting.slack = "off": incidents are recorded, nothing is sent)'
+    return f"off ({NO_SECRETS_WARNING})"
 
 
 def _slash(url: str) -> str:

@@ -91,23 +91,27 @@ def test_message(config_path: str | None, channel: str | None, as_json: bool) ->
 def status(config_path: str | None, show_all: bool, as_json: bool) -> int:
     """List open incidents and the outbox (queued and undeliverable messages)."""
     from pipeline_canary.alerting import list_incidents, outbox, slack_target
+    from pipeline_canary.alerting.settings import describe_delivery
     from pipeline_canary.config import load_config
     from pipeline_canary.state import open_state
 
     config = load_config(config_path)
+    mode = slack_target(config.alerting).mode
+    delivery = describe_delivery(config.alerting)
     state = open_state(config)
     found = list_incidents(state, open_only=not show_all)
     queued = outbox.pending(state) + outbox.rows(state, status="rejected", limit=20)
     if as_json:
         print_json(
             {
-                "slack": slack_target(config.alerting).mode,
+                "slack": mode,
+                "slack_delivery": delivery,
                 "incidents": [_incident(i) for i in found],
                 "outbox": {"counts": outbox.counts(state), "queued": [r.to_dict() for r in queued]},
             }
         )
         return int(ExitCode.OK)
-    click.echo(f"Slack: {slack_target(config.alerting).mode}")
+    click.echo(f"Slack delivery: {delivery.replace(mode, mode.upper(), 1)}")
     click.echo(f"{len(found)} {'incident(s)' if show_all else 'open incident(s)'}")
     for i in found:
         since = i.first_failed_at.isoformat(timespec="minutes")

@@ -284,3 +284,43 @@ def test_a_lookup_that_fails_leaves_the_row_pending(
     assert row.attempts == 1 and "lookup" in (row.last_error or "")
     assert deliver_pending(config) == 1  # next pass: the look-up works, finds nothing, posts once
     assert len(slack.parents()) == 1 and outbox.counts(open_state(config)) == {"sent": 1}
+
+
+def test_slack_off_for_want_of_secrets_warns_once(
+    alert_config: Callable[..., CanaryConfig], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import pipeline_canary.alerting as alerting
+
+    for name in ("CANARY_SLACK_TOKEN", "CANARY_SLACK_WEBHOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(alerting, "_warned_no_slack", False)
+    config = alert_config()
+    with caplog.at_level(logging.WARNING, logger="pipeline_canary.alerting"):
+        step(config, run(0))
+        step(config, run(1))
+    [warning] = [r for r in caplog.records if "not sent" in r.getMessage()]
+    assert warning.levelno == logging.WARNING and warning.getMessage() == (
+        "no CANARY_SLACK_TOKEN or CANARY_SLACK_WEBHOOK_URL: alerts are recorded as incidents but not sent; "
+        'set alerting.slack = "off" to silence this'
+    )
+    assert list_incidents(open_state(config), open_only=True)  # recorded all the same
+
+    caplog.clear()
+    monkeypatch.setattr(alerting, "_warned_no_slack", False)
+    with caplog.at_level(logging.WARNING, logger="pipeline_canary.alerting"):
+        step(alert_config('slack = "off"'), run(2))  # off on purpose: silent
+    assert not [r for r in caplog.records if "not sent" in r.getMessage()]
+
+
+def test_no_warning_when_a_secret_is_set(
+    slack: SlackServer,
+    alert_config: Callable[..., CanaryConfig],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pipeline_canary.alerting as alerting
+
+    monkeypatch.setattr(alerting, "_warned_no_slack", False)
+    with caplog.at_level(logging.WARNING, logger="pipeline_canary.alerting"):
+        step(alert_config(), run(0))
+    assert not [r for r in caplog.records if "not sent" in r.getMessage()] and len(slack.parents()) == 1
