@@ -91,9 +91,23 @@ class Observation:
     summary: str = ""
 
 
+@dataclass(frozen=True)
+class Headline:
+    """The trend people ask about for a canary: the metrics summed per day, a title and a unit."""
+
+    metrics: tuple[str, ...]
+    title: str
+    unit: str
+
+
 class Canary(ABC):
     """Base class of every canary. Subclasses fill the class attributes and two methods."""
 
+    order: ClassVar[int] = 100  # position in listings, reports and runs (lower first)
+    # Columns read from the configured pipeline tables, keyed like PipelineConfig ("schedule_table", ...):
+    # `canary doctor` checks they exist.
+    reads: ClassVar[dict[str, tuple[str, ...]]] = {}
+    headline: ClassVar[Headline | None] = None
     name: ClassVar[str]
     title: ClassVar[str]
     description: ClassVar[str]
@@ -144,12 +158,11 @@ class Registry:
             ) from None
 
     def names(self) -> list[str]:
-        _discover()
-        return list(self._canaries)
+        return [c.name for c in self.all()]
 
     def all(self) -> list[Canary]:
         _discover()
-        return list(self._canaries.values())
+        return sorted(self._canaries.values(), key=lambda c: (c.order, c.name))
 
 
 registry = Registry()
@@ -160,9 +173,6 @@ def register(cls: type[Canary]) -> type[Canary]:
     """Class decorator: instantiate and register a canary where it is defined."""
     registry.add(cls())
     return cls
-
-
-_ORDER = ("prediction_gap", "feature_contamination", "schema_parity", "orphaned_staging_tables")
 
 
 def _discover() -> None:
@@ -176,13 +186,6 @@ def _discover() -> None:
 
     import pipeline_canary.canaries as package
 
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: _rank(i.name)):
+    for info in pkgutil.iter_modules(package.__path__):
         if not info.name.startswith("_") and info.name != "base":
             importlib.import_module(f"{package.__name__}.{info.name}")
-
-
-def _rank(module: str) -> tuple[int, str]:
-    for i, name in enumerate(_ORDER):
-        if module == name or name.startswith(module):
-            return (i, module)
-    return (len(_ORDER), module)

@@ -12,7 +12,16 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Observation, Query, Settings, register
+from pipeline_canary.canaries.base import (
+    Canary,
+    CheckContext,
+    CheckSpec,
+    Headline,
+    Observation,
+    Query,
+    Settings,
+    register,
+)
 from pipeline_canary.results import Threshold
 
 OPTIONAL_FEATURES = frozenset({25, 26, 27, *range(37, 60)})
@@ -80,6 +89,9 @@ class ContaminationSettings(Settings):
 @register
 class FeatureContamination(Canary):
     name = "feature_contamination"
+    order = 20
+    reads = {"feature_store_table": ("game_date", "feature_count", "required_default_count", "default_feature_indices")}
+    headline = Headline(("required_default_pct",), "Required-feature contamination", "%")
     title = "Required-feature contamination"
     description = (
         "Share of recent feature-store rows with at least one required feature filled from a default "

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import Field
 
-from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Observation, Settings, register
+from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Headline, Observation, Settings, register
 from pipeline_canary.results import Threshold
 from pipeline_canary.warehouse.base import TableInfo
 
@@ -82,6 +82,8 @@ class OrphanedStagingSettings(Settings):
 @register
 class OrphanedStagingTables(Canary):
     name = "orphaned_staging_tables"
+    order = 40
+    headline = Headline(("orphaned_tables",), "Orphaned staging tables", "tables")
     title = "Orphaned staging tables"
     description = (
         "Staging tables from prediction batches that were never consolidated: each is a failed or "

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Observation, Query, Settings, register
+from pipeline_canary.canaries.base import (
+    Canary,
+    CheckContext,
+    CheckSpec,
+    Headline,
+    Observation,
+    Query,
+    Settings,
+    register,
+)
 from pipeline_canary.results import Threshold
 
 GAMES_SQL = """
@@ -54,6 +63,12 @@ class PredictionGapSettings(Settings):
 @register
 class PredictionGap(Canary):
     name = "prediction_gap"
+    order = 10
+    reads = {
+        "schedule_table": ("game_date", "game_id", "game_status", "away_team_tricode", "home_team_tricode"),
+        "predictions_table": ("game_date", "game_id", "is_active", "system_id", "player_lookup"),
+    }
+    headline = Headline(("active_predictions",), "Active predictions per game day", "predictions")
     title = "Prediction gap"
     description = (
         "Games are scheduled for the day but the prediction workers wrote no active predictions: "

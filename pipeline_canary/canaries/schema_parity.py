@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Observation, Settings, register
+from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Headline, Observation, Settings, register
 from pipeline_canary.results import Threshold
 
 PACKAGED_CONTRACT = Path(__file__).resolve().parent.parent / "demo" / "worker_contract.json"
@@ -23,6 +23,8 @@ class SchemaParitySettings(Settings):
 @register
 class SchemaParity(Canary):
     name = "schema_parity"
+    order = 30
+    headline = Headline(("missing_in_table", "incompatible_fields"), "Schema mismatches", "fields")
     title = "Worker output vs. table schema"
     description = (
         "Every field the prediction worker writes must exist in the predictions table with a type it "

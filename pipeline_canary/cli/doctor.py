@@ -23,13 +23,22 @@ if TYPE_CHECKING:
     from pipeline_canary.config import CanaryConfig
     from pipeline_canary.warehouse.base import Warehouse
 
+
 # The columns the checkpoints' SQL reads, per configured table (prediction_gap,
 # feature_contamination); tests/bigquery/test_doctor.py checks this against the canaries' SQL.
-REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "schedule_table": ("game_date", "game_id", "game_status", "away_team_tricode", "home_team_tricode"),
-    "predictions_table": ("game_date", "game_id", "is_active", "system_id", "player_lookup"),
-    "feature_store_table": ("game_date", "feature_count", "required_default_count", "default_feature_indices"),
-}
+def required_columns() -> dict[str, tuple[str, ...]]:
+    """Columns the checkpoints read, per configured table key: each canary declares its own ``reads``."""
+    from pipeline_canary.canaries import registry
+
+    merged: dict[str, list[str]] = {}
+    for canary in registry.all():
+        for key, columns in canary.reads.items():
+            merged.setdefault(key, [])
+            merged[key] += [c for c in columns if c not in merged[key]]
+    return {key: tuple(columns) for key, columns in merged.items()}
+
+
+REQUIRED_COLUMNS = required_columns()
 DOCTOR_TIMEOUT_S = 10.0
 
 

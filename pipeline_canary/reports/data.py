@@ -31,14 +31,6 @@ WINDOW_DAYS = 30
 HISTORY_SHOWN = 50  # rows in a checkpoint page's history table
 RUNS_SHOWN = 15
 
-# The trend people ask about for each checkpoint: (metrics summed, chart title, unit).
-HEADLINES: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "prediction_gap": (("active_predictions",), "Active predictions per game day", "predictions"),
-    "feature_contamination": (("required_default_pct",), "Required-feature contamination", "%"),
-    "schema_parity": (("missing_in_table", "incompatible_fields"), "Schema mismatches", "fields"),
-    "orphaned_staging_tables": (("orphaned_tables",), "Orphaned staging tables", "tables"),
-}
-
 
 @dataclass
 class RowView:
@@ -123,9 +115,8 @@ def checkpoint_view(
     view.episodes = episodes(state, canary.name, start)
     day_start, day_end, days = start.date(), anchor.date(), daily(state, canary.name, start)
     charts: list[tuple[tuple[str, ...], str, str]] = []
-    headline = HEADLINES.get(canary.name)
-    if headline:
-        charts.append(headline)
+    if canary.headline:
+        charts.append((canary.headline.metrics, canary.headline.title, canary.headline.unit))
     for spec in canary.checks(settings):
         if all(c[0] != (spec.metric,) for c in charts):
             charts.append(((spec.metric,), spec.metric.replace("_", " "), ""))
