@@ -168,18 +168,20 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
             raise ConfigError(f"{found}: not valid TOML: {exc}") from exc
         except OSError as exc:
             raise ConfigError(f"cannot read configuration file {found}: {exc}") from exc
-    _apply_env(data, env)
+    from_env = _apply_env(data, env)
     base = found.resolve().parent if found is not None else Path.cwd()
     try:
         config = CanaryConfig.model_validate({**data, "source": found})
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, where)) from None
+        raise ConfigError(_describe(exc, where, from_env)) from None
     except ConfigError as exc:
         raise type(exc)(f"{where}: {exc}") from None
     return _resolve_paths(config, base)
 
 
-def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
+def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
+    """Merge ``CANARY_A__B=v`` overrides into ``data``; returns dotted key -> variable name."""
+    applied: dict[str, str] = {}
     for key, value in env.items():
         if not key.startswith(ENV_PREFIX) or "__" not in key:
             continue
@@ -191,6 +193,8 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
                 raise ConfigError(f"environment variable {key}: {part!r} is not a section")
             target = node
         target[parts[-1]] = _coerce(value)
+        applied[".".join(parts)] = key
+    return applied
 
 
 def _coerce(value: str) -> Any:
@@ -205,15 +209,16 @@ def _coerce(value: str) -> Any:
     return value
 
 
-def _describe(exc: ValidationError, where: str) -> str:
+def _describe(exc: ValidationError, where: str, from_env: Mapping[str, str]) -> str:
     lines = [f"invalid configuration in {where}:"]
     for error in exc.errors():
         loc = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        origin = f" (from environment variable {from_env[loc]})" if loc in from_env else ""
         if error["type"] == "extra_forbidden":
-            lines.append(f"  unknown key '{loc}' (check the spelling; see README for the keys)")
+            lines.append(f"  unknown key '{loc}'{origin} (check the spelling; see README for the keys)")
         else:
             msg = str(error["msg"]).removeprefix("Value error, ")
-            lines.append(f"  {loc}: {msg} (got {error.get('input')!r})")
+            lines.append(f"  {loc}: {msg} (got {error.get('input')!r}){origin}")
     return "\n".join(lines)
 
 

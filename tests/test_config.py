@@ -83,8 +83,10 @@ def test_environment_overrides(tmp_path: Path) -> None:
 
 
 def test_unknown_env_override_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"warehouse\.nope"):
+    with pytest.raises(ConfigError, match=r"warehouse\.nope.*CANARY_WAREHOUSE__NOPE"):
         load_config(write(tmp_path, ""), env={"CANARY_WAREHOUSE__NOPE": "1"})
+    with pytest.raises(ConfigError, match=r"timeout_s.*from environment variable CANARY_WAREHOUSE__TIMEOUT_S"):
+        load_config(write(tmp_path, ""), env={"CANARY_WAREHOUSE__TIMEOUT_S": "-3"})
 
 
 def test_missing_explicit_file(tmp_path: Path) -> None:
