@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -13,6 +14,18 @@ from pipeline_canary.config import CanaryConfig
 from pipeline_canary.errors import WarehouseError
 from pipeline_canary.warehouse.base import QueryResult
 from pipeline_canary.warehouse.duckdb import DuckDBWarehouse
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment for a child Python: it imports ``pipeline_canary`` from this checkout (not from
+    wherever the package happens to be installed), without the caller's ``CANARY_*`` settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CANARY_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    env.update(extra)
+    return env
+
 
 ALL = ("prediction_gap", "feature_contamination", "schema_parity", "orphaned_staging_tables")
 

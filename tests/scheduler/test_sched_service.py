@@ -21,7 +21,7 @@ from pipeline_canary.session import execute
 from pipeline_canary.state import open_state
 from pipeline_canary.state.history import history
 from tests.conftest import NOW
-from tests.scheduler.conftest import HangingDuckDB, SlowWarehouse, Tracker
+from tests.scheduler.conftest import HangingDuckDB, SlowWarehouse, Tracker, subprocess_env
 
 OFF_DAY = dt.date(2026, 7, 15)  # mid-summer: the demo season has no games
 
@@ -182,7 +182,9 @@ def test_a_manual_run_in_another_process_holds_off_the_scheduled_run(
 ) -> None:
     config = config_for(only=["prediction_gap"], timeout_s=1.0)  # lock wait does not count toward it
     lock = config.state.path.with_suffix(".lock")
-    manual = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lock)], stdout=subprocess.PIPE, text=True)
+    manual = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(lock)], stdout=subprocess.PIPE, text=True, env=subprocess_env()
+    )
     assert manual.stdout is not None and manual.stdout.readline().strip() == "locked"
     tracker = Tracker()
     first_call: list[float] = []
