@@ -61,6 +61,16 @@ def _yaml(text: str, where: str) -> Any:
         raise InputError(f"{where}{line}: not valid YAML: {problem}") from None
 
 
+class _Where:
+    """``FILE line N`` for a field, computed only when an error message needs it."""
+
+    def __init__(self, where: str, text: str, name: str) -> None:
+        self.where, self.text, self.name = where, text, name
+
+    def __str__(self) -> str:
+        return f"{self.where}{_line_of(self.text, self.name)}"
+
+
 def _line_of(text: str, name: str) -> str:
     """`` line N`` of the first mention of ``name`` as a key value, or '' when it cannot be found."""
     pattern = re.compile(r"""(["']?)name\1\s*:\s*["']?""" + re.escape(name) + r"""(["',\s}]|$)""")
@@ -98,7 +108,7 @@ def _fields(items: list[Any], where: str, text: str, prefix: str) -> list[Field]
         if not isinstance(name, str) or not name:
             raise InputError(f"{where}: field {label} has no name")
         path = f"{prefix}.{name}" if prefix else name
-        at = f"{where}{_line_of(text, name)}"
+        at = _Where(where, text, name)  # the line is looked up only for an error message
         if name.lower() in seen:
             raise InputError(f"{at}: field {path} is listed twice (BigQuery names are case-insensitive)")
         seen.add(name.lower())

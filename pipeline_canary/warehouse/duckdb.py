@@ -68,19 +68,17 @@ class DuckDBWarehouse(Warehouse):
     # the first time any statement binds parameters, and the schema gate and doctor must stay light.
 
     def columns(self, table: TableRef) -> list[Field]:
+        import duckdb
+
+        # TableRef validated both names; quoted identifiers, no values in the statement.
         with self._lock:
-            rows = (
-                self._connect()
-                .execute(
-                    "SELECT schema_name, table_name, column_name, data_type, is_nullable FROM duckdb_columns() "
-                    "ORDER BY schema_name, table_name, column_index"
-                )
-                .fetchall()
-            )
-        found = [r[2:] for r in rows if r[0] == table.dataset and r[1] == table.name]
-        if not found:
+            try:
+                rows = self._connect().execute(f'DESCRIBE "{table.dataset}"."{table.name}"').fetchall()
+            except duckdb.CatalogException:
+                rows = []
+        if not rows:
             raise TableNotFoundError(f"table {table} not found in DuckDB {self.path}")
-        return [duckdb_to_field(name, type_, bool(nullable)) for name, type_, nullable in found]
+        return [duckdb_to_field(row[0], row[1], row[2] == "YES") for row in rows]
 
     def tables(self, dataset: str, project: str | None = None) -> list[TableInfo]:
         with self._lock:
