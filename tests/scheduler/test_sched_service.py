@@ -22,6 +22,7 @@ from pipeline_canary.state import open_state
 from pipeline_canary.state.history import history
 from tests.conftest import NOW
 from tests.scheduler.conftest import HangingDuckDB, SlowWarehouse, Tracker, subprocess_env
+from tests.servers.slack import running as slack_running
 
 OFF_DAY = dt.date(2026, 7, 15)  # mid-summer: the demo season has no games
 
@@ -138,16 +139,48 @@ def test_off_day_is_skipped_with_the_reason_and_the_schedule_keeps_running(
 def test_shutdown_lets_the_current_run_finish_then_flushes_the_outbox(
     config_for: Callable[..., CanaryConfig], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    flushed: list[CanaryConfig] = []
-    monkeypatch.setattr(service_module, "flush_outbox", lambda config: flushed.append(config) or 0)
-    config = config_for(interval_s=0.3, only=["prediction_gap", "schema_parity"])
-    svc = Service(config, clock=lambda: NOW, connect=lambda wc: SlowWarehouse(wc.path, 0.4, Tracker()))
-    svc.start()
-    wait_until(lambda: any(s.running_since is not None for s in svc.states.values()))
-    running = next(n for n, s in svc.states.items() if s.running_since is not None)
-    svc.shutdown(grace_s=10)
-    assert flushed == [config] and not svc.running
-    assert svc.states[running].last_outcome == Outcome.PASSED.value
+    from pipeline_canary.alerting import outbox
+
+    real_flush = service_module.flush_outbox
+    flushes: list[tuple[int, int | None]] = []  # (pending before, delivered)
+
+    def spy(config: CanaryConfig) -> int | None:
+        before = len(outbox.pending(open_state(config)))
+        delivered = real_flush(config)
+        flushes.append((before, delivered))
+        return delivered
+
+    monkeypatch.setattr(service_module, "flush_outbox", spy)
+    with slack_running() as slack:
+        monkeypatch.setenv("CANARY_SLACK_TOKEN", slack.token)
+        monkeypatch.setenv("CANARY_SLACK_API_URL", slack.api_url)
+        monkeypatch.delenv("CANARY_SLACK_WEBHOOK_URL", raising=False)
+        monkeypatch.delenv("CANARY_SLACK_CHANNEL", raising=False)
+        config = config_for(
+            "incident", extra="[alerting]\nbackoff_s = 0.01\ntimeout_s = 2\nmax_attempts = 2\n",
+            interval_s=0.3, only=["prediction_gap", "schema_parity"],
+        )  # fmt: skip
+        svc = Service(config, clock=lambda: NOW, connect=lambda wc: SlowWarehouse(wc.path, 0.4, Tracker()))
+        svc.start()
+        wait_until(lambda: all(s.runs >= 1 for s in svc.states.values()))
+        assert len(slack.parents()) == 2  # one per failing check, posted by the runs themselves
+
+        def just_started() -> bool:
+            since = [s.running_since for s in svc.states.values() if s.running_since is not None]
+            return bool(since) and dt.datetime.now(dt.UTC) - since[0] < dt.timedelta(seconds=0.2)
+
+        wait_until(just_started)
+        running = next(n for n, s in svc.states.items() if s.running_since is not None)
+        runs_before = svc.states[running].runs
+        slack.fail("500", times=2)  # the running run cannot deliver its edit: it stays queued
+        delivered = svc.shutdown(grace_s=10)
+    assert not svc.running
+    assert svc.states[running].runs == runs_before + 1  # the run in flight finished
+    assert svc.states[running].last_outcome == Outcome.FAILED.value
+    assert flushes == [(1, 1)] and delivered == 1  # the shutdown delivered what the run could not
+    assert outbox.pending(open_state(config)) == []
+    assert [c.status for c in slack.calls if c.status == 500] == [500, 500]
+    assert len(slack.parents()) == 2 and any(p.edits for p in slack.parents())  # the flushed edit
     counts = {n: len(rows(config, n)) for n in svc.states}
     assert counts[running] >= 1
     time.sleep(1.0)
