@@ -22,7 +22,9 @@ log = logging.getLogger("pipeline_canary.serve")
 @click.option("--host", default=None, help="Address to listen on (default: [schedule] host, 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port (default: [schedule] port, 8080).")
 def serve(config_path: str | None, host: str | None, port: int | None) -> int:
-    """Run the checkpoints on their schedules and serve health, status and the Data Docs.
+    """Run the checkpoints on their schedules and serve health, status and the docs site.
+
+    /docs/ is the canary dashboard, with GX's Data Docs under /docs/local_site/.
 
     Stops on SIGTERM or SIGINT: no new runs, the current one may finish within the shutdown grace,
     pending alerts are delivered, and the exit code is 0.
