@@ -87,7 +87,7 @@ class GXProject:
     def _sync(self, canary: Canary, settings: Any) -> Checkpoint:
         import great_expectations as gx
 
-        from pipeline_canary.expectations.suite import build_suite, suite_signature
+        from pipeline_canary.expectations.suite import build_expectations, build_suite, signature, suite_meta
 
         ctx = self.context
         try:
@@ -104,13 +104,18 @@ class GXProject:
         except (KeyError, LookupError):
             batch_definition = asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
 
-        desired = build_suite(canary, settings)
         try:
             existing = ctx.suites.get(canary.name)
-            changed = suite_signature(existing) != suite_signature(desired) or existing.meta != desired.meta
         except Exception:  # GX raises several types for "not found"
-            existing, changed = None, True
-        suite = ctx.suites.add_or_update(desired) if changed else existing
+            existing = None
+        if existing is None:
+            suite, changed = ctx.suites.add(build_suite(canary, settings)), True
+        else:
+            meta = suite_meta(canary)
+            ours = {k: (existing.meta or {}).get(k) for k in meta}  # GX adds keys of its own (version)
+            wanted = build_expectations(canary, settings)
+            changed = signature(existing.expectations) != signature(wanted) or ours != meta
+            suite = _replace_expectations(existing, wanted, meta) if changed else existing
 
         try:
             validation = ctx.validation_definitions.get(canary.name)
@@ -207,3 +212,14 @@ def _cap_site_index(context: Any) -> None:
     if changed:
         context.variables.data_docs_sites = sites
         context.variables.save()
+
+
+def _replace_expectations(suite: Any, wanted: list[Any], meta: dict[str, Any]) -> Any:
+    """Make a stored suite say exactly what the canary says (GX's add_or_update merges instead)."""
+    suite.expectations = []  # delete_expectation trips over duplicates an earlier merge left behind
+    suite.save()
+    for expectation in wanted:
+        suite.add_expectation(expectation)
+    suite.meta = {**(suite.meta or {}), **meta}
+    suite.save()
+    return suite

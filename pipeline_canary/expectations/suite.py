@@ -38,21 +38,29 @@ def build_expectation(canary_name: str, check: CheckSpec) -> Expectation:
     )
 
 
+def suite_meta(canary: Canary) -> dict[str, str]:
+    return {"title": canary.title, "description": canary.description, "runbook": canary.runbook}
+
+
+def build_expectations(canary: Canary, settings: Any) -> list[Expectation]:
+    return [build_expectation(canary.name, check) for check in canary.checks(settings)]
+
+
 def build_suite(canary: Canary, settings: Any) -> ExpectationSuite:
+    """A new suite for ``canary``. Only for names not yet stored: GX treats a new suite object whose
+    name is already in the store as saved, and ``add_expectation`` would then append to the stored one.
+    """
     import great_expectations as gx
 
-    suite = gx.ExpectationSuite(
-        name=canary.name,
-        meta={"title": canary.title, "description": canary.description, "runbook": canary.runbook},
-    )
-    for check in canary.checks(settings):
-        suite.add_expectation(build_expectation(canary.name, check))
+    suite = gx.ExpectationSuite(name=canary.name, meta=suite_meta(canary))
+    for expectation in build_expectations(canary, settings):
+        suite.add_expectation(expectation)
     return suite
 
 
-def suite_signature(suite: ExpectationSuite) -> list[str]:
-    """What makes two suites equal for our purposes (used to skip needless rewrites of gx/)."""
+def signature(expectations: list[Expectation]) -> list[str]:
+    """What makes two sets of expectations equal for our purposes (skips needless rewrites of gx/)."""
     return sorted(
         repr((e.expectation_type, sorted(e.configuration.kwargs.items()), sorted((e.meta or {}).items())))
-        for e in suite.expectations
+        for e in expectations
     )

@@ -60,3 +60,25 @@ def test_configured_thresholds_update_the_suite(
     stored = stored_expectations(config.gx.project_dir / "expectations" / "feature_contamination.json")
     assert stored == expected_expectations("feature_contamination", config.settings_for("feature_contamination"))
     assert {s[3] for s in stored} == {7.0, 21.0}
+
+
+def test_suites_are_rewritten_only_when_they_differ(
+    seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
+) -> None:
+    import pipeline_canary.checkpoints.runner as runner
+
+    config = make_config(seeded("healthy"))
+    run_checkpoints(config, ["prediction_gap"], as_of=AS_OF, now=NOW)
+    suite = config.gx.project_dir / "expectations" / "prediction_gap.json"
+    # a stale file: an expectation listed twice (GX's add_or_update merges rather than replaces)
+    data = json.loads(suite.read_text())
+    data["expectations"].append(dict(data["expectations"][0], id=None))
+    suite.write_text(json.dumps(data))
+    runner._PROJECTS.clear()  # a new process
+    run_checkpoints(config, ["prediction_gap"], as_of=AS_OF, now=NOW)
+    defaults = config.settings_for("prediction_gap")
+    assert stored_expectations(suite) == expected_expectations("prediction_gap", defaults)
+    before = suite.stat().st_mtime_ns
+    runner._PROJECTS.clear()
+    run_checkpoints(config, ["prediction_gap"], as_of=AS_OF, now=NOW)
+    assert suite.stat().st_mtime_ns == before  # unchanged definitions leave gx/ untouched
