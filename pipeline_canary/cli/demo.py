@@ -59,8 +59,15 @@ path = "state.sqlite"
     help="Seasons of history (about 165 game days each).",
 )
 @click.option("--reseed", is_flag=True, help="Seed again even if a matching demo warehouse exists.")
+@click.option(
+    "--history-days",
+    type=click.IntRange(0, 60),
+    default=14,
+    show_default=True,
+    help="After seeding, replay this many past days of half-daily runs so the dashboard has trends.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
-def demo(directory: str, scenario: str, seasons: int, reseed: bool, as_json: bool) -> int:
+def demo(directory: str, scenario: str, seasons: int, reseed: bool, history_days: int, as_json: bool) -> int:
     """Seed the demo warehouse (once), run all checkpoints and build the Data Docs."""
     from pipeline_canary.config import load_config
     from pipeline_canary.reports.dashboard import docs_root
@@ -79,6 +86,8 @@ def demo(directory: str, scenario: str, seasons: int, reseed: bool, as_json: boo
         from pipeline_canary.demo import write_contract
 
         write_contract(contract)
+    if info.pop("fresh", False):
+        _replay_history(config, history_days, quiet=as_json)
     result = execute(config)
     dashboard = docs_root(config) / "index.html"  # rendered by the run's reports sink
     if as_json:
@@ -127,4 +136,22 @@ def _ensure_seeded(path: Path, scenario: str, seasons: int, timezone: str, resee
             info = demo_data.seed(path, scenario=scenario, seasons=seasons, timezone=timezone, progress=progress)
     record = {**wanted, "as_of": info.as_of.isoformat(), "now": info.now.isoformat(), "rows": info.rows}
     marker.write_text(json.dumps(record, indent=2), encoding="utf-8")
-    return record
+    return {**record, "fresh": True}
+
+
+def _replay_history(config: Any, days: int, *, quiet: bool) -> None:
+    """Run the checkpoints as they would have run twice a day over the past ``days`` (no alerts, no docs).
+
+    A freshly seeded demo has data for every past day but no run history; replaying it gives the
+    dashboard its trends. The demo's own state store starts over, so history matches the new data.
+    """
+    from pipeline_canary.session import execute
+
+    for stale in (config.state.path, config.state.path.with_suffix(".lock")):
+        stale.unlink(missing_ok=True)
+    now = dt.datetime.now(dt.UTC)
+    moments = [now - dt.timedelta(hours=12 * step) for step in range(2 * days, 0, -1)]
+    stream = click.get_text_stream("stderr")
+    with click.progressbar(moments, label="Replaying past runs for the dashboard", file=stream) as bar:
+        for moment in bar if not quiet else moments:
+            execute(config, now=moment, alert=False, build_docs=False)
