@@ -115,15 +115,6 @@ class CanaryConfig(BaseModel):
     source: Path | None = None
 
     @model_validator(mode="after")
-    def _production_needs_a_contract(self) -> CanaryConfig:
-        if self.warehouse.backend == "bigquery" and self.pipeline.worker_contract is None:
-            raise ValueError(
-                "pipeline.worker_contract is required with the BigQuery backend: point it at the JSON "
-                "schema of what the prediction worker writes (the packaged contract describes the demo)"
-            )
-        return self
-
-    @model_validator(mode="after")
     def _known_checkpoints(self) -> CanaryConfig:
         from pipeline_canary.canaries import registry
 

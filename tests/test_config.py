@@ -99,15 +99,3 @@ def test_missing_explicit_file(tmp_path: Path) -> None:
 def test_invalid_toml(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(write(tmp_path, "[warehouse\n"), env={})
-
-
-def test_bigquery_needs_the_workers_contract(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="worker_contract is required"):
-        load_config(write(tmp_path, '[warehouse]\nbackend = "bigquery"\nproject = "nba-props-platform"\n'), env={})
-    contract = tmp_path / "worker.json"
-    contract.write_text("[]")
-    text = (
-        f'[warehouse]\nbackend = "bigquery"\nproject = "nba-props-platform"\n'
-        f'[pipeline]\nworker_contract = "{contract}"\n'
-    )
-    assert load_config(write(tmp_path, text), env={}).pipeline.worker_contract == contract

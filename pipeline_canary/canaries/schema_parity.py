@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Headline, Observation, Settings, register
+from pipeline_canary.errors import ConfigError
 from pipeline_canary.results import Threshold
 
 PACKAGED_CONTRACT = Path(__file__).resolve().parent.parent / "demo" / "worker_contract.json"
@@ -57,7 +58,14 @@ class SchemaParity(Canary):
         from pipeline_canary.schema.compare import compare
         from pipeline_canary.schema.loaders import load_contract
 
-        contract_path = ctx.pipeline.worker_contract or PACKAGED_CONTRACT
+        contract_path = ctx.pipeline.worker_contract
+        if contract_path is None:
+            if ctx.warehouse.name != "duckdb":  # the packaged contract describes the demo, not production
+                raise ConfigError(
+                    "pipeline.worker_contract is not set: point it at the JSON schema of what the prediction "
+                    "worker writes (`canary schema-gate --help` shows the format)"
+                )
+            contract_path = PACKAGED_CONTRACT
         worker = load_contract(contract_path)
         table_ref = ctx.pipeline.table("predictions_table")
         table = ctx.warehouse.columns(table_ref)

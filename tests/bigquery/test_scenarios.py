@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from pipeline_canary.canaries import registry
+from pipeline_canary.canaries.schema_parity import PACKAGED_CONTRACT
 from pipeline_canary.checkpoints.runner import run_checkpoints
 from pipeline_canary.config import CanaryConfig
 from pipeline_canary.demo import SCENARIOS
@@ -67,7 +68,7 @@ def test_bigquery_run_matches_duckdb_run(
     bq_server: BigQueryServer,
 ) -> None:
     path = seeded(scenario)
-    config = make_config(path)
+    config = make_config(path, extra=f'[pipeline]\nworker_contract = "{PACKAGED_CONTRACT}"\n')
     duck = run_checkpoints(config, as_of=AS_OF, now=NOW, build_docs=False)
 
     project = f"canary-{scenario}"

@@ -213,3 +213,20 @@ def test_unreachable_warehouse_fails_fast_for_every_checkpoint(make_config: Call
     assert "127.0.0.1" in result.checkpoints[0].message
     # no checkpoint tried the warehouse itself (each would have waited out its own timeout)
     assert all(c.duration_s == 0.0 for c in result.checkpoints)
+
+
+def test_production_schema_parity_needs_the_workers_contract(
+    seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
+) -> None:
+    """Against BigQuery, schema_parity never silently compares the demo's packaged contract."""
+    from pipeline_canary.warehouse.duckdb import DuckDBWarehouse
+
+    class ProductionLike(DuckDBWarehouse):  # our own interface, not a client library
+        name = "bigquery"
+
+    config = make_config(seeded("healthy"))
+    cp = run_checkpoints(
+        config, ["schema_parity"], as_of=AS_OF, now=NOW, warehouse=ProductionLike(config.warehouse.path)
+    ).get("schema_parity")
+    assert cp.outcome is Outcome.ERRORED
+    assert "pipeline.worker_contract is not set" in cp.message
