@@ -13,9 +13,7 @@ if TYPE_CHECKING:
 __all__ = ["QueryResult", "TableInfo", "TableRef", "Warehouse", "connect", "validate_identifier"]
 
 
-def connect(
-    config: WarehouseConfig, *, read_only: bool = True, partitioned_tables: Sequence[str] = ()
-) -> Warehouse:
+def connect(config: WarehouseConfig, *, read_only: bool = True, partitioned_tables: Sequence[str] = ()) -> Warehouse:
     """The backend named by ``config.backend``; driver imports happen only here, lazily.
 
     ``partitioned_tables`` (the configured pipeline tables) must be read with a ``game_date``
