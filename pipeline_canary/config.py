@@ -27,6 +27,7 @@ from pipeline_canary.warehouse.base import TableRef, validate_identifier
 
 DEFAULT_CONFIG_NAME = "canary.toml"
 DEFAULT_DEMO_DIR = "canary-demo"
+DEMO_CONTRACT = Path(__file__).resolve().parent / "demo" / "worker_contract.json"
 ENV_PREFIX = "CANARY_"
 
 
@@ -223,7 +224,10 @@ def _resolve_paths(config: CanaryConfig, base: Path) -> CanaryConfig:
             "credentials_file": fix(config.warehouse.credentials_file),
         }
     )
-    pipe = config.pipeline.model_copy(update={"worker_contract": fix(config.pipeline.worker_contract)})
+    contract = fix(config.pipeline.worker_contract)
+    if contract is None and config.warehouse.backend == "duckdb":
+        contract = DEMO_CONTRACT  # the embedded demo's worker; production must name its own
+    pipe = config.pipeline.model_copy(update={"worker_contract": contract})
     gxc = config.gx.model_copy(update={"project_dir": fix(config.gx.project_dir)})
     state = config.state.model_copy(update={"path": fix(config.state.path)})
     return config.model_copy(update={"warehouse": wh, "pipeline": pipe, "gx": gxc, "state": state})

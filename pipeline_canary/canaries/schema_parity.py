@@ -7,14 +7,11 @@ uses (``pipeline_canary.schema.compare``).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Headline, Observation, Settings, register
 from pipeline_canary.errors import ConfigError
 from pipeline_canary.results import Threshold
-
-PACKAGED_CONTRACT = Path(__file__).resolve().parent.parent / "demo" / "worker_contract.json"
 
 
 class SchemaParitySettings(Settings):
@@ -58,14 +55,12 @@ class SchemaParity(Canary):
         from pipeline_canary.schema.compare import compare
         from pipeline_canary.schema.loaders import load_contract
 
-        contract_path = ctx.pipeline.worker_contract
+        contract_path = ctx.pipeline.worker_contract  # the demo's by default on DuckDB (config.py)
         if contract_path is None:
-            if ctx.warehouse.name != "duckdb":  # the packaged contract describes the demo, not production
-                raise ConfigError(
-                    "pipeline.worker_contract is not set: point it at the JSON schema of what the prediction "
-                    "worker writes (`canary schema-gate --help` shows the format)"
-                )
-            contract_path = PACKAGED_CONTRACT
+            raise ConfigError(
+                "pipeline.worker_contract is not set: point it at the JSON schema of what the prediction "
+                "worker writes (`canary schema-gate --help` shows the format)"
+            )
         worker = load_contract(contract_path)
         table_ref = ctx.pipeline.table("predictions_table")
         table = ctx.warehouse.columns(table_ref)

@@ -25,7 +25,7 @@ def doctor(config: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return int(exit_info.value.code or 0), captured.out + captured.err, time.monotonic() - started
 
 
-from pipeline_canary.canaries.schema_parity import PACKAGED_CONTRACT  # noqa: E402
+from pipeline_canary.config import DEMO_CONTRACT as PACKAGED_CONTRACT  # noqa: E402
 
 
 def write_config(path: Path, warehouse: str, pipeline: str = f'worker_contract = "{PACKAGED_CONTRACT}"') -> Path:

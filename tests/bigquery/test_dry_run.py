@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_canary.canaries.schema_parity import PACKAGED_CONTRACT
 from pipeline_canary.cli import main
+from pipeline_canary.config import DEMO_CONTRACT as PACKAGED_CONTRACT
 from pipeline_canary.config import CanaryConfig
 from pipeline_canary.demo.bigquery_load import load_demo
 from pipeline_canary.warehouse.bigquery import BigQueryWarehouse

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from pipeline_canary.canaries import registry
-from pipeline_canary.canaries.schema_parity import PACKAGED_CONTRACT
 from pipeline_canary.checkpoints.runner import run_checkpoints
+from pipeline_canary.config import DEMO_CONTRACT as PACKAGED_CONTRACT
 from pipeline_canary.config import CanaryConfig
 from pipeline_canary.demo import SCENARIOS
 from pipeline_canary.demo.bigquery_load import LoadReport, load_demo

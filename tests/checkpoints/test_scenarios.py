@@ -219,14 +219,18 @@ def test_production_schema_parity_needs_the_workers_contract(
     seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
 ) -> None:
     """Against BigQuery, schema_parity never silently compares the demo's packaged contract."""
-    from pipeline_canary.warehouse.duckdb import DuckDBWarehouse
-
-    class ProductionLike(DuckDBWarehouse):  # our own interface, not a client library
-        name = "bigquery"
+    from pipeline_canary.config import DEMO_CONTRACT, load_config
 
     config = make_config(seeded("healthy"))
-    cp = run_checkpoints(
-        config, ["schema_parity"], as_of=AS_OF, now=NOW, warehouse=ProductionLike(config.warehouse.path)
-    ).get("schema_parity")
+    assert config.pipeline.worker_contract == DEMO_CONTRACT  # the embedded demo's default
+    assert config.source is not None
+    text = config.source.read_text().replace(
+        'backend = "duckdb"', 'backend = "bigquery"\nproject = "nba-props-platform"'
+    )
+    config.source.write_text(text)
+    production = load_config(config.source, env={})
+    assert production.pipeline.worker_contract is None
+    without = config.model_copy(update={"pipeline": production.pipeline})  # still reads the DuckDB file
+    cp = run_checkpoints(without, ["schema_parity"], as_of=AS_OF, now=NOW).get("schema_parity")
     assert cp.outcome is Outcome.ERRORED
     assert "pipeline.worker_contract is not set" in cp.message
