@@ -70,6 +70,7 @@ class Doctor:
 
     def run(self) -> list[Finding]:
         wh = self.config.warehouse
+        self._contract()
         if wh.backend == "bigquery" and not self._bigquery_settings():
             return self.findings
         from pipeline_canary.warehouse import connect
@@ -98,6 +99,25 @@ class Doctor:
                 self._table(warehouse, key, columns)
             self._staging(warehouse)
         return self.findings
+
+    def _contract(self) -> None:
+        """schema_parity compares the worker's output contract with the table: it must be readable."""
+        from pipeline_canary.schema.loaders import load_contract
+
+        path = self.config.pipeline.worker_contract
+        if path is None:
+            self.add(
+                "worker contract",
+                False,
+                "pipeline.worker_contract is not set (schema_parity cannot run)",
+                "point [pipeline] worker_contract at the JSON schema of what the prediction worker writes",
+            )
+            return
+        self.attempt(
+            "worker contract",
+            lambda: f"{path}: {len(load_contract(path))} fields",
+            lambda exc: "fix the file, or point [pipeline] worker_contract at the right one",
+        )
 
     def _bigquery_settings(self) -> bool:
         from pipeline_canary.warehouse.bigquery import resolve_credentials

@@ -144,3 +144,9 @@ def test_misconfigured_bigquery_names_each_problem(
     code, out, _ = doctor(config, capsys)
     assert code == 0, out
     assert "all checks passed" in out
+
+
+def test_missing_worker_contract_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path / "c.toml", 'backend = "bigquery"', pipeline="")
+    code, out, _ = doctor(config, capsys)
+    assert code == 2 and "worker_contract is not set" in out and "fix:" in out
