@@ -96,12 +96,28 @@ class CheckpointResult:
     docs_path: str | None = None
 
     @classmethod
-    def errored(cls, name: str, message: str, duration_s: float = 0.0) -> CheckpointResult:
-        return cls(name=name, outcome=Outcome.ERRORED, message=message, duration_s=duration_s)
+    def errored(
+        cls, name: str, message: str, duration_s: float = 0.0, bytes_processed: int | None = None
+    ) -> CheckpointResult:
+        return cls(
+            name=name,
+            outcome=Outcome.ERRORED,
+            message=message,
+            duration_s=duration_s,
+            bytes_processed=bytes_processed,
+        )
 
     @classmethod
-    def skipped(cls, name: str, reason: str) -> CheckpointResult:
-        return cls(name=name, outcome=Outcome.SKIPPED, message=reason)
+    def skipped(
+        cls, name: str, reason: str, duration_s: float = 0.0, bytes_processed: int | None = None
+    ) -> CheckpointResult:
+        return cls(
+            name=name,
+            outcome=Outcome.SKIPPED,
+            message=reason,
+            duration_s=duration_s,
+            bytes_processed=bytes_processed,
+        )
 
     def to_dict(self, *, evidence: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {

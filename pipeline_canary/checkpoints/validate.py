@@ -18,22 +18,11 @@ log = logging.getLogger(__name__)
 
 def validate(project: GXProject, collected: Collected, run_id: str) -> CheckpointResult:
     canary, obs = collected.canary, collected.observation
+    spent, scanned = collected.duration_s, collected.bytes_processed
     if obs is None:
-        return CheckpointResult(
-            name=canary.name,
-            outcome=Outcome.ERRORED,
-            message=f"could not run: {collected.error}",
-            duration_s=collected.duration_s,
-            bytes_processed=collected.bytes_processed,
-        )
+        return CheckpointResult.errored(canary.name, f"could not run: {collected.error}", spent, scanned)
     if obs.skip_reason:
-        return CheckpointResult(
-            name=canary.name,
-            outcome=Outcome.SKIPPED,
-            message=f"skipped: {obs.skip_reason}",
-            duration_s=collected.duration_s,
-            bytes_processed=collected.bytes_processed,
-        )
+        return CheckpointResult.skipped(canary.name, f"skipped: {obs.skip_reason}", spent, scanned)
     started = time.perf_counter()
     specs = canary.checks(collected.settings)
     try:
