@@ -7,6 +7,8 @@ uses (``pipeline_canary.schema.compare``).
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import Any
 
 from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Headline, Observation, Settings, register
@@ -53,7 +55,6 @@ class SchemaParity(Canary):
 
     def collect(self, ctx: CheckContext, settings: Any) -> Observation:
         from pipeline_canary.schema.compare import compare
-        from pipeline_canary.schema.loaders import load_contract
 
         contract_path = ctx.pipeline.worker_contract  # the demo's by default on DuckDB (config.py)
         if contract_path is None:
@@ -61,7 +62,7 @@ class SchemaParity(Canary):
                 "pipeline.worker_contract is not set: point it at the JSON schema of what the prediction "
                 "worker writes (`canary schema-gate --help` shows the format)"
             )
-        worker = load_contract(contract_path)
+        worker = _contract(contract_path)
         table_ref = ctx.pipeline.table("predictions_table")
         table = ctx.warehouse.columns(table_ref)
         result = compare(worker, table, table_name=str(table_ref))
@@ -105,3 +106,16 @@ def _type(field: Any) -> str | None:
     if field is None:
         return None
     return f"ARRAY<{field.type}>" if field.mode == "REPEATED" else str(field.type)
+
+
+def _contract(path: Path) -> list[Any]:
+    """The worker contract, parsed once per version of the file (the service reads it every run)."""
+    stat = path.stat()
+    return list(_parsed(path, stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(path: Path, mtime_ns: int, size: int) -> tuple[Any, ...]:
+    from pipeline_canary.schema.loaders import load_contract
+
+    return tuple(load_contract(path))

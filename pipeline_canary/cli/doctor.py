@@ -100,6 +100,12 @@ class Doctor:
             self._staging(warehouse)
         return self.findings
 
+    def _today(self) -> dt.date:
+        """Today as the checkpoints see it: the game date in the pipeline's timezone."""
+        from pipeline_canary.checkpoints.runner import resolve_clock
+
+        return resolve_clock(self.config.pipeline.timezone)[0]
+
     def _contract(self) -> None:
         """schema_parity compares the worker's output contract with the table: it must be readable."""
         from pipeline_canary.schema.loaders import load_contract
@@ -157,7 +163,7 @@ class Doctor:
         self.add(f"table {ref}", True, f"{len(fields)} columns, including all {len(needed)} the checkpoints read")
         self.attempt(
             f"query {ref}",
-            lambda: _probe_query(warehouse, ref_sql=warehouse.table_sql(ref)),
+            lambda: _probe_query(warehouse, warehouse.table_sql(ref), self._today()),
             lambda exc: (
                 "grant roles/bigquery.jobUser on the project and roles/bigquery.dataViewer on the dataset"
                 if isinstance(exc, PermissionDeniedError)
@@ -185,10 +191,10 @@ class Doctor:
         )
 
 
-def _probe_query(warehouse: Warehouse, ref_sql: str) -> str:
+def _probe_query(warehouse: Warehouse, ref_sql: str, day: dt.date) -> str:
     """A read of one partition that costs nothing: a dry run on BigQuery, LIMIT 0 elsewhere."""
     sql = f"SELECT COUNT(*) AS n FROM {ref_sql} WHERE game_date = @day"
-    params: dict[str, Any] = {"day": dt.date.today()}
+    params: dict[str, Any] = {"day": day}
     estimated = warehouse.dry_run(sql, params)  # None: this backend cannot estimate (DuckDB)
     if estimated is not None:
         return f"dry run ok (jobs.create and read permissions; {estimated} bytes estimated)"
