@@ -84,7 +84,7 @@ def test_message(config_path: str | None, channel: str | None, as_json: bool) ->
     return int(ExitCode.OK if row.status == "sent" else ExitCode.ERRORED)
 
 
-@alerts.command("status")
+@alerts.command("status", epilog=EPILOG)
 @config_option
 @click.option("--all", "show_all", is_flag=True, help="Include resolved incidents.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -128,7 +128,7 @@ def status(config_path: str | None, show_all: bool, as_json: bool) -> int:
     return int(ExitCode.OK)
 
 
-@alerts.command("flush")
+@alerts.command("flush", epilog=EPILOG)
 @config_option
 def flush(config_path: str | None) -> int:
     """Deliver every queued message now (the scheduler does this on shutdown)."""
