@@ -45,6 +45,11 @@ def plan_cleanup(
             "tables could be dropped. Use a past or present --now (or none) for a cleanup"
         )
     listed = warehouse.tables(config.pipeline.staging_dataset)
+    if read_only:  # `staging list` shows sizes where the backend can tell; a sweep does not need them
+        prefix = config.pipeline.staging_prefix
+        listed = warehouse.with_sizes([t for t in listed if t.name.startswith(prefix)]) + [
+            t for t in listed if not t.name.startswith(prefix)
+        ]
     extra = {"min_older_than": dt.timedelta(0)} if read_only else {}
     return build_plan(
         listed,

@@ -110,6 +110,10 @@ class Warehouse(ABC):
     def drop(self, table: TableRef) -> None:
         """Drop ``table``. Callers (staging cleanup) own every guard; this only drops."""
 
+    def with_sizes(self, tables: list[TableInfo]) -> list[TableInfo]:
+        """``tables`` with rows and bytes filled in where the backend can tell (may cost a call each)."""
+        return tables
+
     def dry_run(self, sql: str, params: Mapping[str, Any] | None = None) -> int | None:
         """Bytes the warehouse estimates ``sql`` would scan, without running it; None if unknown."""
         return None

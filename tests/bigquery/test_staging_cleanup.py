@@ -226,3 +226,28 @@ def test_cli_cleanup_on_bigquery(
     code, _, err = canary("staging", "cleanup", "--expire", "--execute", "--older-than", "1h", "--max-tables", "0")
     assert code == 2 and "--max-tables" in err
     assert names(bq_warehouse, dataset) == before
+
+
+def test_list_shows_sizes_from_bigquery(
+    bq_server: BigQueryServer,
+    bq_warehouse: BigQueryWarehouse,
+    dataset: str,
+    tables: dict[str, set[str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    orphan = sorted(tables["orphans"])[0]
+    errors = bq_warehouse.client.insert_rows_json(f"{bq_warehouse.project}.{dataset}.{orphan}", [{"i": 1}, {"i": 2}])
+    assert errors == []
+    path = tmp_path / "canary.toml"
+    path.write_text(
+        f'[warehouse]\nbackend = "bigquery"\nproject = "{bq_server.project}"\napi_endpoint = "{bq_server.endpoint}"\n'
+        f'[pipeline]\nstaging_dataset = "{dataset}"\n[state]\npath = "{tmp_path / "state.sqlite"}"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(SystemExit) as exc:
+        main(["staging", "list", "--json", "--now", later().isoformat(), "--config", str(path)])
+    assert exc.value.code == 0
+    rows = {r["table"]: r for r in json.loads(capsys.readouterr().out) if r["cleanup"] == "eligible"}
+    assert rows[orphan]["rows"] == 2
+    assert all(isinstance(r["rows"], int) and isinstance(r["bytes"], int) for r in rows.values())
