@@ -8,8 +8,8 @@ label set of a descriptor cannot change later, so it is fixed here once):
     custom.googleapis.com/pipeline_canary/run_duration_seconds    DOUBLE  per checkpoint, and the run
     custom.googleapis.com/pipeline_canary/last_success_timestamp  DOUBLE  epoch seconds
 
-Rollups use ``check="_all"``; the run as a whole uses ``checkpoint="_run"``. The run's
-``last_success_timestamp`` is written only when no checkpoint errored, so an alert policy on
+Rollups use ``check="_all"``; a full run (every checkpoint) also writes ``checkpoint="_run"``.
+``last_success_timestamp`` is written only when nothing errored, so an alert policy on
 "metric absent for 90 minutes" (or "now - value > 5400") is a dead-man's switch for the canary.
 Cloud Monitoring allows 200 series per call; a larger run is sent in chunks of 200.
 """
@@ -45,10 +45,20 @@ def series_values(result: RunResult) -> list[tuple[str, str, str, float | int]]:
                 values.append(("observed_value", cp.name, check.name, float(check.observed)))
         if cp.outcome is not Outcome.ERRORED:
             values.append(("last_success_timestamp", cp.name, ALL, result.now.timestamp()))
-    values.append(("run_duration_seconds", RUN, ALL, float(result.duration_s)))
-    if not result.has_errors:
-        values.append(("last_success_timestamp", RUN, ALL, result.now.timestamp()))
+    if _covers_every_checkpoint(result):
+        # Only full runs write the run-level series: the service runs checkpoints on their own
+        # schedules, seconds apart, and Cloud Monitoring refuses points on one series closer than 5 s.
+        # There, each checkpoint's own last_success_timestamp is the dead-man's switch.
+        values.append(("run_duration_seconds", RUN, ALL, float(result.duration_s)))
+        if not result.has_errors:
+            values.append(("last_success_timestamp", RUN, ALL, result.now.timestamp()))
     return values
+
+
+def _covers_every_checkpoint(result: RunResult) -> bool:
+    from pipeline_canary.canaries import registry
+
+    return {cp.name for cp in result.checkpoints} >= set(registry.names())
 
 
 def build_time_series(config: MetricsConfig, result: RunResult) -> list[Any]:

@@ -32,7 +32,8 @@ def result(*, errored: bool = False) -> RunResult:
         if errored
         else CheckpointResult("schema_parity", Outcome.WARNED, (CheckResult("x", Outcome.WARNED, "w", None),))
     )
-    return RunResult("r1", NOW.date(), NOW, (gap, other), duration_s=1.5)
+    rest = tuple(CheckpointResult(n, Outcome.PASSED) for n in ("feature_contamination", "orphaned_staging_tables"))
+    return RunResult("r1", NOW.date(), NOW, (gap, other, *rest), duration_s=1.5)
 
 
 def config_for(server: MonitoringRecorder) -> MetricsConfig:
@@ -81,3 +82,11 @@ def test_sink_is_off_without_a_project_and_on_with_one(
     cfg = alert_config(extra=f'[metrics]\nproject = "p1"\napi_endpoint = "{monitoring.endpoint}"\ninsecure = true')
     metrics_sink(cfg, result())
     assert len(monitoring.requests) == 1
+
+
+def test_a_single_checkpoint_run_writes_no_run_level_series(monitoring: MonitoringRecorder) -> None:
+    """The service runs checkpoints on their own schedules: run-level points seconds apart would be refused."""
+    full = result()
+    single = RunResult("r2", NOW.date(), NOW, full.checkpoints[:1], duration_s=0.3)
+    assert all(checkpoint != "_run" for _, checkpoint, _, _ in series_values(single))
+    assert ("run_duration_seconds", "_run", "_all", 1.5) in series_values(full)
