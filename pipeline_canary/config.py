@@ -90,6 +90,10 @@ class PipelineConfig(_Section):
     def table(self, key: str) -> TableRef:
         return TableRef.parse(getattr(self, key))
 
+    def partitioned_tables(self) -> tuple[str, ...]:
+        """The tables partitioned by game_date: every query that reads them must filter on it."""
+        return (self.schedule_table, self.predictions_table, self.feature_store_table)
+
 
 class GXConfig(_Section):
     project_dir: Path = Path(DEFAULT_DEMO_DIR) / "gx"

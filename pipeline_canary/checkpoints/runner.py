@@ -114,12 +114,9 @@ def run_checkpoints(
     run_id = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
     own_warehouse = warehouse is None
     if warehouse is None:
-        from pipeline_canary.warehouse import connect
+        from pipeline_canary.warehouse import connect_pipeline
 
-        p = config.pipeline
-        warehouse = connect(
-            config.warehouse, partitioned_tables=(p.schedule_table, p.predictions_table, p.feature_store_table)
-        )
+        warehouse = connect_pipeline(config)
     project = gx_project(config)
     planned = [(canary, config.settings_for(canary.name)) for canary in canaries]
     # GX costs seconds to import and set up; do it while the warehouse answers the canaries' SQL.
@@ -190,12 +187,9 @@ def estimate(
     as_of, now = resolve_clock(config.pipeline.timezone, as_of, now)
     own = warehouse is None
     if warehouse is None:
-        from pipeline_canary.warehouse import connect
+        from pipeline_canary.warehouse import connect_pipeline
 
-        p = config.pipeline
-        warehouse = connect(
-            config.warehouse, partitioned_tables=(p.schedule_table, p.predictions_table, p.feature_store_table)
-        )
+        warehouse = connect_pipeline(config)
     estimates = []
     try:
         for canary in canaries:

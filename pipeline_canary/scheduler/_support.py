@@ -19,10 +19,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def default_connect(config: WarehouseConfig) -> Warehouse:
+def default_connect(config: WarehouseConfig, *, partitioned_tables: Sequence[str] = ()) -> Warehouse:
     from pipeline_canary.warehouse import connect
 
-    return connect(config)
+    return connect(config, partitioned_tables=partitioned_tables)
 
 
 def close_thread_state(config: CanaryConfig) -> None:

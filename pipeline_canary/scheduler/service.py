@@ -16,6 +16,7 @@ the same sinks; its thread is abandoned (a daemon), and its own late result, if 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import threading
 import time
@@ -90,7 +91,9 @@ class Service:
         self.settings = settings or config.schedule
         self.tz = ZoneInfo(self.settings.timezone or config.pipeline.timezone)
         self._clock, self._as_of = clock, as_of
-        self.connect_warehouse = connect or default_connect
+        self.connect_warehouse = connect or functools.partial(
+            default_connect, partitioned_tables=config.pipeline.partitioned_tables()
+        )
         self._slot = threading.Lock()
         self._stopping = threading.Event()
         self._stopped = False

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from pipeline_canary.warehouse.base import QueryResult, TableInfo, TableRef, Warehouse, validate_identifier
 
 if TYPE_CHECKING:
-    from pipeline_canary.config import WarehouseConfig
+    from pipeline_canary.config import CanaryConfig, WarehouseConfig
 
-__all__ = ["QueryResult", "TableInfo", "TableRef", "Warehouse", "connect", "validate_identifier"]
+__all__ = ["QueryResult", "TableInfo", "TableRef", "Warehouse", "connect", "connect_pipeline", "validate_identifier"]
 
 
 def connect(config: WarehouseConfig, *, read_only: bool = True, partitioned_tables: Sequence[str] = ()) -> Warehouse:
@@ -31,3 +31,8 @@ def connect(config: WarehouseConfig, *, read_only: bool = True, partitioned_tabl
             warehouse.guard_tables(partitioned_tables)
         return warehouse
     raise ValueError(f"unknown warehouse backend {config.backend!r}")
+
+
+def connect_pipeline(config: CanaryConfig, *, read_only: bool = True) -> Warehouse:
+    """The configured backend, guarding the configured pipeline tables' partition filter."""
+    return connect(config.warehouse, read_only=read_only, partitioned_tables=config.pipeline.partitioned_tables())
