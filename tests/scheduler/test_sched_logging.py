@@ -36,7 +36,9 @@ def test_run_line_keeps_extra_fields() -> None:
 
 def test_exceptions_become_a_stack_trace_on_one_line() -> None:
     stream = io.StringIO()
-    root_level = logging.getLogger().level
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers))
+    noisy = {name: logging.getLogger(name).level for name in ("apscheduler", "great_expectations", "urllib3", "google")}
     handler = configure(logging.INFO, stream)
     try:
         try:
@@ -44,9 +46,13 @@ def test_exceptions_become_a_stack_trace_on_one_line() -> None:
         except ValueError:
             logging.getLogger("pipeline_canary.test").exception("it broke")
         logging.getLogger("apscheduler.scheduler").info("chatter that is dropped")
-    finally:
-        logging.getLogger().removeHandler(handler)
-        logging.getLogger().setLevel(root_level)
+    finally:  # configure() rewires global logging: leave it as later tests (caplog) expect it
+        root.removeHandler(handler)
+        root.setLevel(saved[0])
+        for old in saved[1]:
+            root.addHandler(old)
+        for name, level in noisy.items():
+            logging.getLogger(name).setLevel(level)
     lines = stream.getvalue().splitlines()
     assert len(lines) == 1
     entry = json.loads(lines[0])
