@@ -99,25 +99,15 @@ class CheckpointResult:
     def errored(
         cls, name: str, message: str, duration_s: float = 0.0, bytes_processed: int | None = None
     ) -> CheckpointResult:
-        return cls(
-            name=name,
-            outcome=Outcome.ERRORED,
-            message=message,
-            duration_s=duration_s,
-            bytes_processed=bytes_processed,
-        )
+        """The checkpoint could not run (no checks were evaluated)."""
+        return cls(name, Outcome.ERRORED, message=message, duration_s=duration_s, bytes_processed=bytes_processed)
 
     @classmethod
     def skipped(
         cls, name: str, reason: str, duration_s: float = 0.0, bytes_processed: int | None = None
     ) -> CheckpointResult:
-        return cls(
-            name=name,
-            outcome=Outcome.SKIPPED,
-            message=reason,
-            duration_s=duration_s,
-            bytes_processed=bytes_processed,
-        )
+        """The checkpoint had nothing to check (e.g. no games scheduled)."""
+        return cls(name, Outcome.SKIPPED, message=reason, duration_s=duration_s, bytes_processed=bytes_processed)
 
     def to_dict(self, *, evidence: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -79,6 +79,18 @@ def config(bq_server: BigQueryServer, dataset: str, tmp_path: Path) -> CanaryCon
     )
 
 
+def cli_config(server: BigQueryServer, dataset: str, tmp_path: Path) -> Path:
+    """A canary.toml for the CLI against the local server, staging in ``dataset``."""
+    path = tmp_path / "canary.toml"
+    path.write_text(
+        f'[warehouse]\nbackend = "bigquery"\nproject = "{server.project}"\napi_endpoint = "{server.endpoint}"\n'
+        f'[pipeline]\nstaging_dataset = "{dataset}"\n[state]\npath = "{tmp_path / "state.sqlite"}"\n'
+        f'[gx]\nproject_dir = "{tmp_path / "gx"}"\nbuild_docs = false\n',
+        encoding="utf-8",
+    )
+    return path
+
+
 def names(wh: BigQueryWarehouse, dataset: str) -> set[str]:
     return {t.name for t in wh.tables(dataset)}
 
@@ -201,13 +213,7 @@ def test_cli_cleanup_on_bigquery(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    path = tmp_path / "canary.toml"
-    path.write_text(
-        f'[warehouse]\nbackend = "bigquery"\nproject = "{bq_server.project}"\napi_endpoint = "{bq_server.endpoint}"\n'
-        f'[pipeline]\nstaging_dataset = "{dataset}"\n[state]\npath = "{tmp_path / "state.sqlite"}"\n'
-        f'[gx]\nproject_dir = "{tmp_path / "gx"}"\nbuild_docs = false\n',
-        encoding="utf-8",
-    )
+    path = cli_config(bq_server, dataset, tmp_path)
 
     def canary(*args: str) -> tuple[int, str, str]:
         with pytest.raises(SystemExit) as exc:
@@ -239,12 +245,7 @@ def test_list_shows_sizes_from_bigquery(
     orphan = sorted(tables["orphans"])[0]
     errors = bq_warehouse.client.insert_rows_json(f"{bq_warehouse.project}.{dataset}.{orphan}", [{"i": 1}, {"i": 2}])
     assert errors == []
-    path = tmp_path / "canary.toml"
-    path.write_text(
-        f'[warehouse]\nbackend = "bigquery"\nproject = "{bq_server.project}"\napi_endpoint = "{bq_server.endpoint}"\n'
-        f'[pipeline]\nstaging_dataset = "{dataset}"\n[state]\npath = "{tmp_path / "state.sqlite"}"\n',
-        encoding="utf-8",
-    )
+    path = cli_config(bq_server, dataset, tmp_path)
     with pytest.raises(SystemExit) as exc:
         main(["staging", "list", "--json", "--now", later().isoformat(), "--config", str(path)])
     assert exc.value.code == 0
