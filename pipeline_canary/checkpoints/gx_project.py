@@ -62,6 +62,9 @@ class GXProject:
                 context.variables.progress_bars = ProgressBarsConfig(globally=False)
                 context.variables.config_variables_file_path = None  # type: ignore[assignment]  # GX accepts None
                 context.variables.save()
+                # The open context built its config provider from the old file path and would keep
+                # re-parsing the YAML file for as long as it lives; a context opened now does not.
+                context = gx.get_context(mode="file", project_root_dir=str(self.project_dir.parent))
             _cap_site_index(context)
             self._context = context
         return self._context

@@ -82,3 +82,16 @@ def test_suites_are_rewritten_only_when_they_differ(
     runner._PROJECTS.clear()
     run_checkpoints(config, ["prediction_gap"], as_of=AS_OF, now=NOW)
     assert suite.stat().st_mtime_ns == before  # unchanged definitions leave gx/ untouched
+
+
+def test_a_new_project_does_not_reread_config_variables_on_every_store_access(tmp_path: Path) -> None:
+    """GX's template names uncommitted/config_variables.yml; we switch it off, and the context we
+    keep must not be the one opened with the template (it re-parsed that YAML 28 times a run)."""
+    from great_expectations.core.config_provider import _ConfigurationVariablesConfigurationProvider
+
+    from pipeline_canary.checkpoints.gx_project import GXProject
+
+    project = GXProject(tmp_path / "gx")
+    providers = project.context.config_provider._providers
+    assert _ConfigurationVariablesConfigurationProvider not in providers
+    assert project.context.variables.config_variables_file_path is None
