@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
 import threading
 import time
 import uuid
@@ -95,6 +96,33 @@ def _unreachable(warehouse: Warehouse) -> str | None:
     return None
 
 
+def _collect_all(
+    planned: list[tuple[Canary, Any]],
+    warehouse: Warehouse,
+    own_warehouse: bool,
+    config: CanaryConfig,
+    as_of: dt.date,
+    now: dt.datetime,
+    arrived: queue.SimpleQueue[Collected | None],
+    stop: threading.Event,
+) -> None:
+    """Run every planned canary's SQL in order, handing each observation over as it is ready."""
+    try:
+        unreachable = _unreachable(warehouse)
+        for canary, settings in planned:
+            if stop.is_set():
+                break
+            if unreachable:  # one answer for all: do not wait out a timeout per checkpoint
+                arrived.put(Collected(canary, settings, None, unreachable, 0.0, None))
+                continue
+            ctx = CheckContext(warehouse=warehouse, pipeline=config.pipeline, as_of=as_of, now=now)
+            arrived.put(collect(canary, settings, ctx))
+    finally:
+        if own_warehouse:
+            warehouse.close()
+        arrived.put(None)
+
+
 def run_checkpoints(
     config: CanaryConfig,
     names: Sequence[str] | None = None,
@@ -119,37 +147,41 @@ def run_checkpoints(
         warehouse = connect_pipeline(config)
     project = gx_project(config)
     planned = [(canary, config.settings_for(canary.name)) for canary in canaries]
-    # GX costs seconds to import and set up; do it while the warehouse answers the canaries' SQL.
-    warm_up = threading.Thread(target=project.prepare, args=(planned,), name="gx-warm-up", daemon=True)
-    warm_up.start()
+    # The warehouse answers the canaries' SQL in a thread of its own while this one prepares GX (an
+    # import of seconds when cold) and validates each observation as it arrives: GX's Python work
+    # overlaps the next canary's query instead of waiting for all of them.
+    arrived: queue.SimpleQueue[Collected | None] = queue.SimpleQueue()
+    stop = threading.Event()
+    collector = threading.Thread(
+        target=_collect_all,
+        args=(planned, warehouse, own_warehouse, config, as_of, now, arrived, stop),
+        name="canary-collect",
+        daemon=True,
+    )
+    collector.start()
     results: list[CheckpointResult] = []
     try:
-        gathered = []
-        unreachable = _unreachable(warehouse)
-        for canary, settings in planned:
-            if unreachable:  # one answer for all: do not wait out a timeout per checkpoint
-                gathered.append(Collected(canary, settings, None, unreachable, 0.0, None))
-                continue
-            ctx = CheckContext(warehouse=warehouse, pipeline=config.pipeline, as_of=as_of, now=now)
-            gathered.append(collect(canary, settings, ctx))
+        project.prepare(planned)
+        while (collected := arrived.get()) is not None:
+            result = validate(project, collected, run_id)
+            log.info(
+                "checkpoint finished",
+                extra={
+                    "checkpoint": result.name,
+                    "outcome": result.outcome.value,
+                    "duration_s": round(result.duration_s, 4),
+                    "bytes_processed": result.bytes_processed,
+                },
+            )
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+    except BaseException:  # e.g. KeyboardInterrupt: no more queries, and stop the one in flight
+        stop.set()
+        warehouse.interrupt()
+        raise
     finally:
-        if own_warehouse:
-            warehouse.close()
-        warm_up.join()
-    for collected in gathered:
-        result = validate(project, collected, run_id)
-        log.info(
-            "checkpoint finished",
-            extra={
-                "checkpoint": result.name,
-                "outcome": result.outcome.value,
-                "duration_s": round(result.duration_s, 4),
-                "bytes_processed": result.bytes_processed,
-            },
-        )
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
+        collector.join()
     docs_index = None
     if config.gx.build_docs if build_docs is None else build_docs:
         try:
