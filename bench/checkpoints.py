@@ -3,6 +3,7 @@
 For 1, 5 and 20 seasons of demo data it prints:
   * floor: the SQL every canary sends, executed directly on the same DuckDB connection (plus the
     same table description and listing calls), median of N repetitions;
+  * GX only: validating observations already collected (four GX Checkpoint runs, no SQL);
   * run: a warm, in-process run of all four checkpoints, GX validation included (no docs build);
   * their ratio (target: within 2x), and the 20-season / 1-season ratio of the run (target 1.2x);
 then, once: the cold wall time of `canary run` over `python -c "import great_expectations"`
@@ -101,26 +102,39 @@ def prepare(out: Path, seasons: int) -> CanaryConfig:
     return load_config(root / "canary.toml", env={})
 
 
-def bench_size(config: CanaryConfig, reps: int) -> tuple[float, float, float]:
-    """Median floor, median run and the median of per-repetition ratios.
+def bench_size(config: CanaryConfig, reps: int) -> tuple[float, float, float, float]:
+    """Median floor, median run, median GX-only time and the median of per-repetition run/floor ratios.
 
-    Floor and run alternate within each repetition, so a burst of load elsewhere on the machine
-    hits both sides of a ratio instead of one.
+    Floor, run and GX alternate within each repetition, so a burst of load elsewhere on the machine
+    hits every side of a ratio instead of one. "GX only" validates observations already collected
+    (the four GX Checkpoint runs and our result model, no SQL): the part of a run that is not SQL.
     """
-    from pipeline_canary.checkpoints.runner import run_checkpoints
+    from pipeline_canary.canaries import CheckContext, registry
+    from pipeline_canary.checkpoints.runner import collect, gx_project, resolve_clock, run_checkpoints
+    from pipeline_canary.checkpoints.validate import validate
 
     wh = DuckDBWarehouse(config.warehouse.path)
     recording = Recording(wh)
     run_checkpoints(config, now=NOW, warehouse=recording, build_docs=False)  # warm-up: GX objects, caches
     calls = list(recording.calls)
     floor_once(wh, calls)
-    floors, runs = [], []
+    as_of, now = resolve_clock(config.pipeline.timezone, None, NOW)
+    ctx = CheckContext(warehouse=wh, pipeline=config.pipeline, as_of=as_of, now=now)
+    gathered = [collect(c, config.settings_for(c.name), ctx) for c in registry.all()]
+    project = gx_project(config)
+
+    def gx_only() -> None:
+        for collected in gathered:
+            validate(project, collected, "bench-gx-only")
+
+    floors, runs, gxs = [], [], []
     for _ in range(reps):
         floors.append(floor_once(wh, calls))
         runs.append(median_time(lambda: run_checkpoints(config, now=NOW, warehouse=wh, build_docs=False), 1))
+        gxs.append(median_time(gx_only, 1))
     wh.close()
     ratios = [r / f for r, f in zip(runs, floors, strict=True)]
-    return statistics.median(floors), statistics.median(runs), statistics.median(ratios)
+    return statistics.median(floors), statistics.median(runs), statistics.median(gxs), statistics.median(ratios)
 
 
 def cold(args: list[str], reps: int) -> float:
@@ -151,12 +165,15 @@ def main() -> None:
 
     runs: dict[int, float] = {}
     configs: dict[int, CanaryConfig] = {}
-    print(f"{'seasons':>8} {'floor ms':>10} {'run ms':>10} {'run/floor':>10}")
+    print(f"{'seasons':>8} {'floor ms':>10} {'GX only ms':>11} {'run ms':>10} {'run/floor':>10}")
     for seasons in opts.seasons:
         configs[seasons] = prepare(opts.out, seasons)
-        floor, run, ratio = bench_size(configs[seasons], opts.reps)
+        floor, run, gx, ratio = bench_size(configs[seasons], opts.reps)
         runs[seasons] = run
-        print(f"{seasons:>8} {floor * 1000:>10.1f} {run * 1000:>10.1f} {ratio:>9.2f}x (target <= 2x)", flush=True)
+        print(
+            f"{seasons:>8} {floor * 1000:>10.1f} {gx * 1000:>11.1f} {run * 1000:>10.1f} {ratio:>9.2f}x (target <= 2x)",
+            flush=True,
+        )
     small, large = min(runs), max(runs)
     if small != large:
         print(f"run at {large} seasons / run at {small} season(s): {runs[large] / runs[small]:.2f}x (target <= 1.2x)")
