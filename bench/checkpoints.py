@@ -125,7 +125,7 @@ def bench_size(config: CanaryConfig, reps: int) -> tuple[float, float, float, fl
 
     def gx_only() -> None:
         for collected in gathered:
-            validate(project, collected, "bench-gx-only")
+            validate(project, collected, "bench-gx-only", NOW)
 
     floors, runs, gxs = [], [], []
     for _ in range(reps):

@@ -61,7 +61,7 @@ def templates(config: CanaryConfig) -> dict[str, tuple[dict[str, Any], str]]:
     for canary in registry.all():
         settings = config.settings_for(canary.name)
         frame = pd.DataFrame([{spec.metric: 1.0 for spec in canary.checks(settings)}])
-        project.run(project.checkpoint(canary, settings), frame, "template")
+        project.run(project.checkpoint(canary, settings), frame, "template", dt.datetime.now(dt.UTC))
     store = config.gx.project_dir / "uncommitted" / "validations"
     for path in store.rglob("*.json"):
         suite = path.relative_to(store).parts[0]

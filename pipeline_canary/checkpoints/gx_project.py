@@ -7,6 +7,7 @@ what the canary definitions say, so ``gx/`` stays a reviewed, stable set of file
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from pathlib import Path
@@ -51,6 +52,9 @@ class GXProject:
             os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
             import great_expectations as gx
             from great_expectations.data_context.types.base import ProgressBarsConfig
+
+            # The suites in gx/ use our expectation type: GX must know it before it reads them.
+            import pipeline_canary.expectations.canary_metric  # noqa: F401
 
             self.project_dir.parent.mkdir(parents=True, exist_ok=True)
             context = gx.get_context(mode="file", project_root_dir=str(self.project_dir.parent))
@@ -146,10 +150,18 @@ class GXProject:
             )
         return checkpoint
 
-    def run(self, checkpoint: Checkpoint, frame: pd.DataFrame, run_name: str) -> CheckpointResult:
+    def run(
+        self, checkpoint: Checkpoint, frame: pd.DataFrame, run_name: str, run_time: dt.datetime
+    ) -> CheckpointResult:
+        """Validate ``frame``; the result is stored under the run's name and time (its injected "now").
+
+        The time is always given: without one GX parses the run name as a date, and a run name whose
+        random suffix happens to read as a UTC offset made every checkpoint of that run fail.
+        """
         from great_expectations.core.run_identifier import RunIdentifier
 
-        return checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=run_name))
+        run_id = RunIdentifier(run_name=run_name, run_time=run_time)
+        return checkpoint.run(batch_parameters={"dataframe": frame}, run_id=run_id)
 
     def docs_page(self, identifier: Any) -> str | None:
         """Path of the Data Docs page of one validation result (it exists after build_docs).

@@ -163,7 +163,7 @@ def run_checkpoints(
     try:
         project.prepare(planned)
         while (collected := arrived.get()) is not None:
-            result = validate(project, collected, run_id)
+            result = validate(project, collected, run_id, now)
             log.info(
                 "checkpoint finished",
                 extra={

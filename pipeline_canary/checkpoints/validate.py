@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import time
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def validate(project: GXProject, collected: Collected, run_id: str) -> CheckpointResult:
+def validate(project: GXProject, collected: Collected, run_id: str, run_time: dt.datetime) -> CheckpointResult:
     canary, obs = collected.canary, collected.observation
     spent, scanned = collected.duration_s, collected.bytes_processed
     if obs is None:
@@ -30,7 +31,7 @@ def validate(project: GXProject, collected: Collected, run_id: str) -> Checkpoin
 
         frame = pd.DataFrame([{k: _num(v) for k, v in obs.metrics.items()}])
         checkpoint = project.checkpoint(canary, collected.settings)
-        gx_result = project.run(checkpoint, frame, run_id)
+        gx_result = project.run(checkpoint, frame, run_id, run_time)
         identifier, validation = next(iter(gx_result.run_results.items()))
     except Exception as exc:
         log.exception("GX validation of %s failed", canary.name)

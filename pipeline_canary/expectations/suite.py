@@ -1,9 +1,10 @@
 """A canary's checks as a GX expectation suite: one expectation per check.
 
 Canaries push their aggregate SQL down to the warehouse and hand GX a one-row frame of metrics, so
-each check is an ``expect_column_max_to_be_between`` on one metric column (the max of one row is
-the value, and this aggregate expectation costs GX a third of a per-row one). Expectation ids are
-derived from the canary and check names, so the suites written to ``gx/`` are stable and reviewable.
+each check is an ``expect_canary_metric_within_threshold`` on one metric column (GX's
+``expect_column_max_to_be_between`` narrowed to plain-number thresholds: ``canary_metric.py``). The
+expectation's ``severity`` is the check's level (``critical`` fails, ``warning`` warns), so the
+suites written to ``gx/`` are stable and reviewable.
 """
 
 from __future__ import annotations
@@ -17,24 +18,20 @@ if TYPE_CHECKING:
     from pipeline_canary.canaries.base import Canary, CheckSpec
 
 
-def build_expectation(canary_name: str, check: CheckSpec) -> Expectation:
-    import great_expectations.expectations as gxe
+def build_expectation(check: CheckSpec) -> Expectation:
     from great_expectations.expectations.metadata_types import FailureSeverity
+
+    from pipeline_canary.expectations.canary_metric import ExpectCanaryMetricWithinThreshold
 
     kwargs: dict[str, Any] = {"column": check.metric}
     if check.threshold.min is not None:
         kwargs["min_value"] = check.threshold.min
     if check.threshold.max is not None:
         kwargs["max_value"] = check.threshold.max
-    return gxe.ExpectColumnMaxToBeBetween(
+    return ExpectCanaryMetricWithinThreshold(
         **kwargs,
         severity=FailureSeverity.WARNING if check.threshold.level == "warn" else FailureSeverity.CRITICAL,
-        meta={
-            "canary": canary_name,
-            "check": check.name,
-            "level": check.threshold.level,
-            "description": check.description,
-        },
+        meta={"check": check.name, "description": check.description},
     )
 
 
@@ -43,7 +40,7 @@ def suite_meta(canary: Canary) -> dict[str, str]:
 
 
 def build_expectations(canary: Canary, settings: Any) -> list[Expectation]:
-    return [build_expectation(canary.name, check) for check in canary.checks(settings)]
+    return [build_expectation(check) for check in canary.checks(settings)]
 
 
 def build_suite(canary: Canary, settings: Any) -> ExpectationSuite:

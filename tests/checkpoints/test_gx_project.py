@@ -18,7 +18,7 @@ REPO_GX = Path(__file__).resolve().parents[2] / "gx"
 def expected_expectations(name: str, settings: Any) -> list[tuple[str, str, float | None, float | None, str]]:
     canary = registry.get(name)
     return sorted(
-        ("expect_column_max_to_be_between", c.metric, c.threshold.min, c.threshold.max, c.name)
+        ("expect_canary_metric_within_threshold", c.metric, c.threshold.min, c.threshold.max, c.name)
         for c in canary.checks(settings)
     )
 

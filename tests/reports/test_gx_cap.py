@@ -20,7 +20,7 @@ def test_build_docs_prunes_old_results_and_renders_only_missing_pages(tmp_path: 
     canary = registry.get("feature_contamination")
     settings = canary.parse_settings({})
     frame = pd.DataFrame([{"required_default_pct": 1.0}])
-    project.run(project.checkpoint(canary, settings), frame, "template")
+    project.run(project.checkpoint(canary, settings), frame, "template", dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     store = tmp_path / "gx" / "uncommitted" / "validations"
     template = next(store.rglob("*.json"))
     data = json.loads(template.read_text())
