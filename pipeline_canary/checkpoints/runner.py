@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import queue
+import sys
 import threading
 import time
 import uuid
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _PROJECTS: dict[str, GXProject] = {}
+HANDOVER_S = 0.001  # GIL switch interval while SQL and GX overlap
 
 
 @dataclass
@@ -158,6 +160,10 @@ def run_checkpoints(
         name="canary-collect",
         daemon=True,
     )
+    # Both threads want the GIL while they overlap; CPython hands it over every 5 ms by default, so a
+    # query that finished could wait that long to be read. 1 ms measured 4% faster runs (bench/).
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch_interval, HANDOVER_S))
     collector.start()
     results: list[CheckpointResult] = []
     try:
@@ -182,6 +188,7 @@ def run_checkpoints(
         raise
     finally:
         collector.join()
+        sys.setswitchinterval(switch_interval)
     docs_index = None
     if config.gx.build_docs if build_docs is None else build_docs:
         try:
