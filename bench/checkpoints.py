@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import shutil
 import statistics
 import subprocess
 import sys
@@ -94,6 +95,8 @@ def prepare(out: Path, seasons: int) -> CanaryConfig:
         started = time.perf_counter()
         seed(warehouse, scenario="incident", seasons=seasons, now=NOW)
         print(f"  seeded {seasons} season(s) in {time.perf_counter() - started:.1f}s", flush=True)
+    # Earlier bench runs left thousands of GX results here (runs without docs build never prune them).
+    shutil.rmtree(root / "gx" / "uncommitted" / "validations", ignore_errors=True)
     (root / "canary.toml").write_text(
         '[warehouse]\npath = "warehouse.duckdb"\n[gx]\nproject_dir = "gx"\nbuild_docs = false\n'
         '[state]\npath = "state.sqlite"\n',
