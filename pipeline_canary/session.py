@@ -39,6 +39,39 @@ def _reports_sink(config: CanaryConfig, result: RunResult) -> None:
     build_site(config, build_gx=False)  # the run has just built GX's Data Docs
 
 
+def _retention_sink(config: CanaryConfig, result: RunResult) -> None:
+    """Bound run history and GX's stored results when the run did not build the Data Docs.
+
+    A run that built them has already pruned GX's results, and ``_reports_sink`` applies history
+    retention through ``build_site``; without this sink, ``[gx] build_docs = false`` grew both forever.
+    """
+    if result.docs_index is not None:
+        return
+    from pipeline_canary.state import open_state
+    from pipeline_canary.state.history import apply_retention
+
+    try:
+        pruned = apply_retention(open_state(config), config.state.retention_days)
+    except Exception:  # GX's results are still worth pruning
+        log.exception("applying history retention (%d days) failed", config.state.retention_days)
+    else:
+        if pruned:
+            log.info("history retention pruned %d runs", pruned, extra={"pruned_runs": pruned})
+    # Only a run that validated with GX stored results: one whose every checkpoint errored before GX
+    # (an unreachable warehouse) or was skipped has nothing to prune and need not import GX.
+    if not any(cp.checks or cp.docs_path for cp in result.checkpoints):
+        return
+    from pipeline_canary.checkpoints.runner import gx_project
+
+    try:
+        removed = gx_project(config).prune_results()
+    except Exception:
+        log.exception("pruning GX validation results in %s failed", config.gx.project_dir)
+    else:
+        if removed:
+            log.info("pruned %d old GX validation results", removed, extra={"pruned_results": removed})
+
+
 def _staging_cleanup_sink(config: CanaryConfig, result: RunResult) -> None:
     from pipeline_canary.staging.cleanup import auto_cleanup_sink
 
@@ -52,7 +85,7 @@ def default_sinks(*, alert: bool = True) -> list[Sink]:
         from pipeline_canary.alerting import alert_sink, metrics_sink
 
         sinks += [alert_sink, metrics_sink]
-    sinks += [_reports_sink, _staging_cleanup_sink]
+    sinks += [_reports_sink, _retention_sink, _staging_cleanup_sink]
     return sinks
 
 

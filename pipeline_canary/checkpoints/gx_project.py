@@ -182,8 +182,16 @@ class GXProject:
         url = urls[0].get("site_url") if urls else None
         return url.removeprefix("file://") if url else None
 
-    def build_docs(self) -> str | None:
-        """Prune old validation results, render the missing pages and the (capped) index."""
+    def prune_results(self) -> int:
+        """Keep the newest ``VALIDATION_RESULTS_KEPT`` validation results per checkpoint, with their pages.
+
+        Every run stores one result per checkpoint, so this bounds ``uncommitted/validations`` whether
+        or not the Data Docs are built. Returns how many results were removed.
+        """
+        return self._prune_results()[0]
+
+    def _prune_results(self) -> tuple[int, list[Any]]:
+        """Remove old results (their JSON, page and emptied folders); return how many, and the keys kept."""
         ctx = self.context
         store = ctx.stores[ctx.validation_results_store_name]
         by_suite: dict[str, list[Any]] = {}
@@ -191,14 +199,25 @@ class GXProject:
             by_suite.setdefault(key.expectation_suite_identifier.name, []).append(key)
         stored = self.project_dir / "uncommitted" / "validations"
         site = self.project_dir / "uncommitted" / "data_docs" / "local_site" / "validations"
-        wanted: list[Any] = list(ctx.expectations_store.list_keys())
+        removed = 0
+        kept: list[Any] = []
         for keys in by_suite.values():
             keys.sort(key=lambda k: k.run_id.run_time, reverse=True)
             for old in keys[VALIDATION_RESULTS_KEPT:]:
                 store.remove_key(old)
                 _page(site, old).unlink(missing_ok=True)
                 _remove_empty_dirs(stored, site, old.to_tuple()[:-1])  # GX walks every folder
-            wanted += [k for k in keys[:VALIDATION_RESULTS_KEPT] if not _page(site, k).exists()]
+                removed += 1
+            kept += keys[:VALIDATION_RESULTS_KEPT]
+        return removed, kept
+
+    def build_docs(self) -> str | None:
+        """Prune old validation results, render the missing pages and the (capped) index."""
+        ctx = self.context
+        _, kept = self._prune_results()
+        site = self.project_dir / "uncommitted" / "data_docs" / "local_site" / "validations"
+        wanted: list[Any] = list(ctx.expectations_store.list_keys())
+        wanted += [k for k in kept if not _page(site, k).exists()]
         urls = ctx.build_data_docs(resource_identifiers=wanted)
         url = next(iter(urls.values()), None) if urls else None
         return url.removeprefix("file://") if url else None

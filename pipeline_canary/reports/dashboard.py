@@ -63,12 +63,11 @@ def build_site(
     from pipeline_canary.canaries import registry
     from pipeline_canary.reports import _queries, data
     from pipeline_canary.state import open_state
-    from pipeline_canary.state.history import prune
+    from pipeline_canary.state.history import apply_retention, latest_run_time
 
     state = open_state(config)
-    anchor = now or _queries.latest_run_time(state) or dt.datetime.now(dt.UTC)
-    cutoff = anchor - dt.timedelta(days=config.state.retention_days)
-    pruned = prune(state, cutoff) if _queries.has_runs_before(state, cutoff) else 0  # prune scans every result
+    anchor = now or latest_run_time(state) or dt.datetime.now(dt.UTC)
+    pruned = apply_retention(state, config.state.retention_days, anchor=anchor)
     if build_gx:
         _build_gx(config)
     gx_site = docs_root(config) / "local_site"

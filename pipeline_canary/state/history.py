@@ -123,3 +123,24 @@ def prune(state: SQLiteState, older_than: dt.datetime) -> int:
         cutoff = older_than.isoformat()
         conn.execute("DELETE FROM checkpoint_results WHERE now < ?", (cutoff,))
         return conn.execute("DELETE FROM runs WHERE now < ?", (cutoff,)).rowcount
+
+
+def latest_run_time(state: SQLiteState) -> dt.datetime | None:
+    """The newest run's time (``runs_by_time`` makes this one index probe); None with no runs."""
+    row = state.read().execute("SELECT MAX(now) AS now FROM runs").fetchone()
+    return dt.datetime.fromisoformat(row["now"]) if row and row["now"] else None
+
+
+def apply_retention(state: SQLiteState, retention_days: int, *, anchor: dt.datetime | None = None) -> int:
+    """Prune runs older than ``retention_days`` before ``anchor``; returns how many runs went.
+
+    ``anchor`` defaults to the newest run's time, never the wall clock, so a replayed or paused
+    history is not emptied. Every finished run applies this, whether or not it built the Data Docs.
+    """
+    anchor = anchor or latest_run_time(state)
+    if anchor is None:
+        return 0
+    cutoff = anchor - dt.timedelta(days=retention_days)
+    # One index probe first: prune itself scans every checkpoint result, and usually nothing is due.
+    due = state.read().execute("SELECT 1 FROM runs WHERE now < ? LIMIT 1", (cutoff.isoformat(),)).fetchone()
+    return prune(state, cutoff) if due is not None else 0
