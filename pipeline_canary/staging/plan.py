@@ -178,6 +178,9 @@ def build_plan(
     """
     _aware(now, "now")
     started = _aware(listing_started, "listing_started") if listing_started else now
+    # BigQuery reports creation times in whole milliseconds: a table created within the millisecond
+    # the listing started in must count as created after it, so compare at that resolution.
+    started = started.replace(microsecond=started.microsecond // 1000 * 1000)
     if older_than < min_older_than or older_than <= dt.timedelta(0):
         raise ConfigError(
             f"--older-than {format_duration(older_than)} is below the {format_duration(min_older_than)} "

@@ -136,6 +136,15 @@ def test_tables_created_after_the_listing_started_are_kept() -> None:
     assert not result.candidates and result.skipped[0].reason == CREATED_AFTER_LISTING
 
 
+def test_a_table_created_in_the_millisecond_the_listing_started_is_kept() -> None:
+    """BigQuery's creation times are whole milliseconds; the listing's start has microseconds."""
+    started = NOW - dt.timedelta(days=5) + dt.timedelta(microseconds=123_456)
+    created = started.replace(microsecond=123_000)  # the same millisecond, as BigQuery reports it
+    table = TableInfo(dataset="nba_predictions", name=ORPHAN, created=created, rows=3)
+    result = plan(table, listing_started=started)
+    assert not result.candidates and result.skipped[0].reason == CREATED_AFTER_LISTING
+
+
 def test_tables_created_in_the_future_are_kept() -> None:
     result = plan(info(ORPHAN, -DAY))
     assert not result.candidates and result.skipped[0].reason == CREATED_AFTER_LISTING
