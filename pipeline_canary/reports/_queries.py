@@ -137,16 +137,6 @@ def has_older(state: SQLiteState, checkpoint: str, before: dt.datetime) -> bool:
     return state.read().execute(sql, (checkpoint, before.isoformat())).fetchone() is not None
 
 
-def has_runs_before(state: SQLiteState, cutoff: dt.datetime) -> bool:
-    sql = "SELECT 1 FROM runs WHERE now < ? LIMIT 1"  # runs_by_time makes this one index probe
-    return state.read().execute(sql, (cutoff.isoformat(),)).fetchone() is not None
-
-
 def recent_runs(state: SQLiteState, limit: int) -> list[dict[str, Any]]:
     rows = state.read().execute("SELECT * FROM runs ORDER BY now DESC LIMIT ?", (limit,)).fetchall()
     return [{**dict(r), "now": dt.datetime.fromisoformat(r["now"])} for r in rows]
-
-
-def latest_run_time(state: SQLiteState) -> dt.datetime | None:
-    row = state.read().execute("SELECT MAX(now) AS now FROM runs").fetchone()
-    return dt.datetime.fromisoformat(row["now"]) if row and row["now"] else None
