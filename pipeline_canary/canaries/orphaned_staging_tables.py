@@ -18,8 +18,8 @@ from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Headl
 from pipeline_canary.results import Threshold
 from pipeline_canary.warehouse.base import TableInfo
 
-_BATCH = re.compile(
-    r"^(?P<batch>"
+_BATCH = re.compile(  # matched from the end of the prefix: Pattern.match(name, len(prefix))
+    r"(?P<batch>"
     r"batch_\d{4}_\d{2}_\d{2}_\d+"
     r"|regen_\d{4}_\d{2}_\d{2}_[a-z0-9_]+?_\d{9,}"
     r"|linecheck_\d{4}_\d{2}_\d{2}_\d+"
@@ -33,13 +33,13 @@ def parse_batch_id(table_name: str, prefix: str = "_staging_") -> tuple[str | No
     """``(batch_id, worker_id)`` from a staging table name, or ``(None, None)`` if unrecognised."""
     if not table_name.startswith(prefix):
         return None, None
-    match = _BATCH.match(table_name[len(prefix) :])
+    match = _BATCH.match(table_name, len(prefix))
     if not match:
         return None, None
     return match.group("batch"), match.group("worker")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StagingTable:
     info: TableInfo
     age_hours: float | None
@@ -61,12 +61,15 @@ class StagingTable:
 def staging_tables(tables: list[TableInfo], prefix: str, now: dt.datetime) -> list[StagingTable]:
     """The tables whose names start with ``prefix``, with ages relative to ``now``."""
     found = []
-    for info in tables:
-        if not info.name.startswith(prefix):
+    start = len(prefix)
+    for info in tables:  # hundreds of tables on a bad day: this loop stays lean
+        name, created = info.name, info.created
+        if not name.startswith(prefix):
             continue
-        age = None if info.created is None else (now - info.created).total_seconds() / 3600.0
-        batch, worker = parse_batch_id(info.name, prefix)
-        found.append(StagingTable(info=info, age_hours=age, batch_id=batch, worker_id=worker))
+        age = None if created is None else (now - created).total_seconds() / 3600.0
+        match = _BATCH.match(name, start)
+        batch, worker = (match.group("batch"), match.group("worker")) if match else (None, None)
+        found.append(StagingTable(info, age, batch, worker))
     return found
 
 
