@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 _PROJECTS: dict[str, GXProject] = {}
 HANDOVER_S = 0.001  # GIL switch interval while SQL and GX overlap
+STOP_GRACE_S = 5.0  # how long a failed run waits for the SQL thread to stop
 
 
 class _QuickHandover:
@@ -135,10 +136,14 @@ def _collect_all(
     config: CanaryConfig,
     as_of: dt.date,
     now: dt.datetime,
-    arrived: queue.SimpleQueue[Collected | None],
+    arrived: queue.SimpleQueue[Collected | BaseException | None],
     stop: threading.Event,
 ) -> None:
-    """Run every planned canary's SQL in order, handing each observation over as it is ready."""
+    """Run every planned canary's SQL in order, handing each observation over as it is ready.
+
+    Whatever happens, the queue ends with ``None``; an exception that escapes (a bug, not a warehouse
+    error: those are per-canary results) goes on the queue first, for the run to raise.
+    """
     try:
         unreachable = _unreachable(warehouse)
         for canary, settings in planned:
@@ -149,10 +154,16 @@ def _collect_all(
                 continue
             ctx = CheckContext(warehouse=warehouse, pipeline=config.pipeline, as_of=as_of, now=now)
             arrived.put(collect(canary, settings, ctx))
+    except BaseException as exc:
+        arrived.put(exc)
     finally:
-        if own_warehouse:
-            warehouse.close()
-        arrived.put(None)
+        try:
+            if own_warehouse:
+                warehouse.close()
+        except Exception:
+            log.warning("closing the warehouse after the run failed", exc_info=True)
+        finally:
+            arrived.put(None)
 
 
 def run_checkpoints(
@@ -182,7 +193,7 @@ def run_checkpoints(
     # The warehouse answers the canaries' SQL in a thread of its own while this one prepares GX (an
     # import of seconds when cold) and validates each observation as it arrives: GX's Python work
     # overlaps the next canary's query instead of waiting for all of them.
-    arrived: queue.SimpleQueue[Collected | None] = queue.SimpleQueue()
+    arrived: queue.SimpleQueue[Collected | BaseException | None] = queue.SimpleQueue()
     stop = threading.Event()
     collector = threading.Thread(
         target=_collect_all,
@@ -196,6 +207,8 @@ def run_checkpoints(
         try:
             project.prepare(planned)
             while (collected := arrived.get()) is not None:
+                if isinstance(collected, BaseException):
+                    raise collected
                 result = validate(project, collected, run_id, now)
                 log.info(
                     "checkpoint finished",
@@ -211,10 +224,13 @@ def run_checkpoints(
                     on_result(result)
         except BaseException:  # e.g. KeyboardInterrupt: no more queries, and stop the one in flight
             stop.set()
-            warehouse.interrupt()
+            try:
+                warehouse.interrupt()
+            except Exception:  # the connection may be closing at the same moment
+                log.debug("interrupt failed", exc_info=True)
+            collector.join(STOP_GRACE_S)  # a daemon: a query that ignores the interrupt ends with us
             raise
-        finally:
-            collector.join()
+        collector.join()
     docs_index = None
     if config.gx.build_docs if build_docs is None else build_docs:
         try:

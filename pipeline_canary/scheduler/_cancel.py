@@ -41,6 +41,12 @@ class CancellableWarehouse(Warehouse):
             except Exception:  # the connection may be closing at the same moment
                 log.debug("interrupt failed", exc_info=True)
 
+    def interrupt(self) -> None:
+        """Interrupt the query in flight without cancelling the run (the runner stops on its own)."""
+        interrupt = getattr(self.inner, "interrupt", None)
+        if callable(interrupt):
+            interrupt()
+
     def _call(self, method: str, *args: Any) -> Any:
         self.started.set()
         if self.reason is not None:

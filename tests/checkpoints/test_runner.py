@@ -87,3 +87,53 @@ def test_overlapping_runs_share_the_switch_interval_and_the_last_restores_it() -
             assert sys.getswitchinterval() == pytest.approx(min(before, HANDOVER_S))
         assert sys.getswitchinterval() == pytest.approx(min(before, HANDOVER_S))
     assert sys.getswitchinterval() == before
+
+
+class BrokenClose(DuckDBWarehouse):
+    def close(self) -> None:
+        super().close()
+        raise OSError("disk went away")
+
+
+def test_a_warehouse_that_fails_to_close_does_not_hang_the_run(
+    seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipeline_canary.warehouse as warehouse_module
+
+    config = make_config(seeded("healthy"))
+    monkeypatch.setattr(warehouse_module, "connect_pipeline", lambda cfg: BrokenClose(cfg.warehouse.path))
+    outcome: list[object] = []
+    worker = threading.Thread(target=lambda: outcome.append(run_checkpoints(config, as_of=AS_OF, now=NOW)), daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "the run hung after the warehouse failed to close"
+    (run,) = outcome
+    assert [c.outcome for c in run.checkpoints] == [Outcome.PASSED] * 4  # type: ignore[attr-defined]
+
+
+class BrokenPing(DuckDBWarehouse):
+    def ping(self) -> None:
+        raise RuntimeError("a bug, not a warehouse error")
+
+
+def test_a_bug_in_the_sql_thread_reaches_the_caller(
+    seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
+) -> None:
+    config = make_config(seeded("healthy"))
+    warehouse = BrokenPing(config.warehouse.path)
+    with pytest.raises(RuntimeError, match="a bug"):
+        run_checkpoints(config, as_of=AS_OF, now=NOW, warehouse=warehouse)
+    warehouse.close()
+
+
+def test_the_services_cancellable_warehouse_forwards_an_interrupt(
+    seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
+) -> None:
+    from pipeline_canary.scheduler._cancel import CancellableWarehouse
+
+    inner = GatedListing(make_config(seeded("healthy")).warehouse.path)
+    wrapper = CancellableWarehouse(inner)
+    wrapper.interrupt()
+    assert inner.interrupted.is_set()
+    assert wrapper.reason is None, "an interrupt is not a cancellation: later calls still work"
+    inner.close()
