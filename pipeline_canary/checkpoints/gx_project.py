@@ -202,7 +202,9 @@ class GXProject:
         removed = 0
         kept: list[Any] = []
         for keys in by_suite.values():
-            keys.sort(key=lambda k: k.run_id.run_time, reverse=True)
+            # Runs replayed or tested at one injected "now" share a run time: the order they were
+            # stored in breaks the tie, so a run never prunes the result it has just written.
+            keys.sort(key=lambda k: (k.run_id.run_time, _stored_at(stored, k)), reverse=True)
             for old in keys[VALIDATION_RESULTS_KEPT:]:
                 store.remove_key(old)
                 _page(site, old).unlink(missing_ok=True)
@@ -221,6 +223,14 @@ class GXProject:
         urls = ctx.build_data_docs(resource_identifiers=wanted)
         url = next(iter(urls.values()), None) if urls else None
         return url.removeprefix("file://") if url else None
+
+
+def _stored_at(stored: Path, key: Any) -> int:
+    parts = key.to_tuple()
+    try:
+        return stored.joinpath(*parts[:-1], f"{parts[-1]}.json").stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def _page(site: Path, key: Any) -> Path:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from pipeline_canary.canaries import registry
 from pipeline_canary.checkpoints.runner import run_checkpoints
 from pipeline_canary.config import CanaryConfig
@@ -95,3 +97,28 @@ def test_a_new_project_does_not_reread_config_variables_on_every_store_access(tm
     providers = project.context.config_provider._providers
     assert _ConfigurationVariablesConfigurationProvider not in providers
     assert project.context.variables.config_variables_file_path is None
+
+
+def test_pruning_never_drops_the_run_just_stored_when_runs_share_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replays and tests inject one "now" for many runs: the newest by storage must survive."""
+    import pandas as pd
+
+    import pipeline_canary.checkpoints.gx_project as gx_project_module
+    from pipeline_canary.checkpoints.gx_project import GXProject
+
+    monkeypatch.setattr(gx_project_module, "VALIDATION_RESULTS_KEPT", 3)
+    project = GXProject(tmp_path / "gx")
+    canary = registry.get("orphaned_staging_tables")
+    checkpoint = project.checkpoint(canary, canary.parse_settings({}))
+    stored = tmp_path / "gx" / "uncommitted" / "validations"
+    names = []
+    for i in range(10):
+        result = project.run(checkpoint, pd.DataFrame([{"orphaned_tables": float(i)}]), f"run{i:02d}", NOW)
+        parts = next(iter(result.run_results)).to_tuple()
+        names.append(parts[1])
+        project.prune_results()
+        assert stored.joinpath(*parts[:-1], f"{parts[-1]}.json").is_file(), f"run {i} pruned its own result"
+    kept = sorted(p.name for p in (stored / canary.name).iterdir())
+    assert kept == names[-3:]
