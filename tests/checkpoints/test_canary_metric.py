@@ -22,6 +22,20 @@ def test_configuration_is_built_once_and_again_after_a_field_changes() -> None:
     assert expectation.configuration.kwargs == {"column": "orphaned_tables", "max_value": 5}
 
 
+def test_copies_build_their_own_configuration() -> None:
+    import copy
+
+    expectation = ExpectCanaryMetricWithinThreshold(column="orphaned_tables", max_value=0)
+    cached = expectation.configuration
+    updated = expectation.copy(update={"max_value": 5})  # pydantic sets fields without __setattr__
+    assert updated.configuration.kwargs["max_value"] == 5
+    shallow = copy.copy(expectation)
+    assert shallow.configuration is not cached
+    shallow.max_value = 7
+    assert shallow.configuration.kwargs["max_value"] == 7
+    assert expectation.configuration is cached and cached.kwargs["max_value"] == 0
+
+
 def test_thresholds_are_plain_numbers() -> None:
     from great_expectations.compatibility.pydantic import ValidationError
 
