@@ -80,8 +80,8 @@ def resolve_clock(
 ) -> tuple[dt.date, dt.datetime]:
     """``now`` (aware, UTC) and ``as_of`` (a date in the pipeline's timezone) for a run."""
     now = now or dt.datetime.now(dt.UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=dt.UTC)
+    # UTC always: run ids say "Z", and history compares stored times as text.
+    now = now.replace(tzinfo=dt.UTC) if now.tzinfo is None else now.astimezone(dt.UTC)
     if as_of is None:
         as_of = now.astimezone(ZoneInfo(timezone)).date()
     return as_of, now

@@ -137,3 +137,14 @@ def test_the_services_cancellable_warehouse_forwards_an_interrupt(
     assert inner.interrupted.is_set()
     assert wrapper.reason is None, "an interrupt is not a cancellation: later calls still work"
     inner.close()
+
+
+def test_now_with_an_offset_is_kept_in_utc() -> None:
+    import datetime as dt
+
+    from pipeline_canary.checkpoints.runner import resolve_clock
+
+    eastern = dt.timezone(dt.timedelta(hours=-5))
+    as_of, now = resolve_clock("America/New_York", now=dt.datetime(2026, 2, 8, 22, 30, tzinfo=eastern))
+    assert now == dt.datetime(2026, 2, 9, 3, 30, tzinfo=dt.UTC) and now.tzinfo is dt.UTC
+    assert as_of == dt.date(2026, 2, 8)  # the game date is still the pipeline's, not UTC's
