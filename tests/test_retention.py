@@ -113,3 +113,22 @@ def test_errored_runs_apply_history_retention_without_opening_gx(
     assert latest_run_time(state) == NOW
     assert run_times(config) == [t for t in TIMES if t >= NOW - dt.timedelta(days=2)]
     assert not config.gx.project_dir.exists(), "GX's project was never opened"
+
+
+def test_a_run_with_a_future_now_does_not_empty_the_real_history(
+    seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
+) -> None:
+    config = make_config(seeded("healthy"), extra=RETENTION)
+    state = open_state(config)
+    real = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
+    future = real + dt.timedelta(days=365)  # a mistyped --now
+    for now in (real, future):
+        result = RunResult(
+            run_id=now.strftime("%Y%m%dT%H%M%SZ"),
+            as_of=now.date(),
+            now=now,
+            checkpoints=(CheckpointResult.errored("prediction_gap", "could not run: unreachable"),),
+        )
+        record_run(state, result)
+        _retention_sink(config, result)
+    assert run_times(config) == [real, future], "retention anchored on the future run"

@@ -134,12 +134,14 @@ def latest_run_time(state: SQLiteState) -> dt.datetime | None:
 def apply_retention(state: SQLiteState, retention_days: int, *, anchor: dt.datetime | None = None) -> int:
     """Prune runs older than ``retention_days`` before ``anchor``; returns how many runs went.
 
-    ``anchor`` defaults to the newest run's time, never the wall clock, so a replayed or paused
-    history is not emptied. Every finished run applies this, whether or not it built the Data Docs.
+    ``anchor`` defaults to the newest run's time, so a replayed or paused history is not emptied by
+    the wall clock; but never later than the wall clock, so one run with a future ``--now`` does not
+    empty the real history either. Every finished run applies this, whether or not it built the docs.
     """
     anchor = anchor or latest_run_time(state)
     if anchor is None:
         return 0
+    anchor = min(anchor, dt.datetime.now(dt.UTC))
     cutoff = anchor - dt.timedelta(days=retention_days)
     # One index probe first: prune itself scans every checkpoint result, and usually nothing is due.
     due = state.read().execute("SELECT 1 FROM runs WHERE now < ? LIMIT 1", (cutoff.isoformat(),)).fetchone()
