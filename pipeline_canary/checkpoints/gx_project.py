@@ -43,6 +43,8 @@ class GXProject:
         if project_dir.name != "gx":
             raise ConfigError(f"gx.project_dir must point at a folder named 'gx', got {project_dir}")
         self.project_dir = project_dir
+        self._results = project_dir / "uncommitted" / "validations"  # GX's stored validation results
+        self._site = project_dir / "uncommitted" / "data_docs" / "local_site"  # GX's Data Docs
         self._context: Any = None
         self._checkpoints: dict[str, tuple[Any, Checkpoint]] = {}
 
@@ -74,7 +76,7 @@ class GXProject:
         return self._context
 
     def prepare(self, planned: list[tuple[Canary, Any]]) -> None:
-        """Import GX, open the context and sync every planned checkpoint (run in a warm-up thread).
+        """Import GX, open the context and sync every planned checkpoint (while the SQL thread runs).
 
         Failures are left for :meth:`checkpoint` to raise again where they are reported per checkpoint.
         """
@@ -170,7 +172,7 @@ class GXProject:
         computing that is 3 ms cheaper per checkpoint than GX's ``get_docs_sites_urls``, which builds a
         whole SiteBuilder per call. GX's own answer is the fallback for identifiers of another shape.
         """
-        site = self.project_dir / "uncommitted" / "data_docs" / "local_site"
+        site = self._site
         parts: tuple[Any, ...] = identifier.to_tuple() if hasattr(identifier, "to_tuple") else ()
         if len(parts) == 4 and site.is_dir() and all(isinstance(p, str) and p for p in parts):
             return str(site / "validations" / "/".join(parts[:3]) / f"{parts[3]}.html")
@@ -197,11 +199,13 @@ class GXProject:
         by_suite: dict[str, list[Any]] = {}
         for key in store.list_keys():
             by_suite.setdefault(key.expectation_suite_identifier.name, []).append(key)
-        stored = self.project_dir / "uncommitted" / "validations"
-        site = self.project_dir / "uncommitted" / "data_docs" / "local_site" / "validations"
+        stored, site = self._results, self._site / "validations"
         removed = 0
         kept: list[Any] = []
         for keys in by_suite.values():
+            if len(keys) <= VALIDATION_RESULTS_KEPT:  # the usual case: nothing to order or remove
+                kept += keys
+                continue
             # Runs replayed or tested at one injected "now" share a run time: the order they were
             # stored in breaks the tie, so a run never prunes the result it has just written.
             keys.sort(key=lambda k: (k.run_id.run_time, _stored_at(stored, k)), reverse=True)
@@ -217,7 +221,7 @@ class GXProject:
         """Prune old validation results, render the missing pages and the (capped) index."""
         ctx = self.context
         _, kept = self._prune_results()
-        site = self.project_dir / "uncommitted" / "data_docs" / "local_site" / "validations"
+        site = self._site / "validations"
         wanted: list[Any] = list(ctx.expectations_store.list_keys())
         wanted += [k for k in kept if not _page(site, k).exists()]
         urls = ctx.build_data_docs(resource_identifiers=wanted)
