@@ -79,13 +79,10 @@ def floor_once(wh: DuckDBWarehouse, calls: list[tuple[str, Any, Any]]) -> float:
     return time.perf_counter() - started
 
 
-def median_time(fn: Any, reps: int) -> float:
-    samples = []
-    for _ in range(reps):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+def elapsed(fn: Any) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
 
 
 def prepare(out: Path, seasons: int) -> CanaryConfig:
@@ -136,19 +133,15 @@ def bench_size(config: CanaryConfig, reps: int) -> tuple[float, float, float, fl
     floors, runs, gxs = [], [], []
     for _ in range(reps):
         floors.append(floor_once(wh, calls))
-        runs.append(median_time(lambda: run_checkpoints(config, now=NOW, warehouse=wh, build_docs=False), 1))
-        gxs.append(median_time(gx_only, 1))
+        runs.append(elapsed(lambda: run_checkpoints(config, now=NOW, warehouse=wh, build_docs=False)))
+        gxs.append(elapsed(gx_only))
     wh.close()
     ratios = [r / f for r, f in zip(runs, floors, strict=True)]
     return statistics.median(floors), statistics.median(runs), statistics.median(gxs), statistics.median(ratios)
 
 
 def cold(args: list[str], reps: int) -> float:
-    samples = []
-    for _ in range(reps):
-        started = time.perf_counter()
-        subprocess.run(args, capture_output=True, check=False)
-        samples.append(time.perf_counter() - started)
+    samples = [elapsed(lambda: subprocess.run(args, capture_output=True, check=False)) for _ in range(reps)]
     return statistics.median(samples)
 
 
