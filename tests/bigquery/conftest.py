@@ -6,6 +6,7 @@ start they are skipped with the reason shown, except under CI (``CI=true``), whe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -134,10 +135,19 @@ def bq_warehouse(bq_server: BigQueryServer) -> Iterator[BigQueryWarehouse]:
     warehouse.close()
 
 
+@contextlib.contextmanager
+def temporary_dataset(warehouse: BigQueryWarehouse, prefix: str) -> Iterator[str]:
+    """A fresh, uniquely named dataset, deleted with its tables afterwards (the server is shared)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    warehouse.client.create_dataset(name)
+    try:
+        yield name
+    finally:
+        warehouse.client.delete_dataset(name, delete_contents=True, not_found_ok=True)
+
+
 @pytest.fixture
 def dataset(bq_warehouse: BigQueryWarehouse) -> Iterator[str]:
     """A fresh, uniquely named dataset (the server is shared by the whole session)."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    bq_warehouse.client.create_dataset(name)
-    yield name
-    bq_warehouse.client.delete_dataset(name, delete_contents=True, not_found_ok=True)
+    with temporary_dataset(bq_warehouse, "t") as name:
+        yield name

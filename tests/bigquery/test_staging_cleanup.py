@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from pipeline_canary.staging.plan import CREATED_AFTER_LISTING, Plan, build_plan
 from pipeline_canary.state.sqlite import SQLiteState
 from pipeline_canary.warehouse.bigquery import BigQueryWarehouse
 
-from .conftest import BigQueryServer
+from .conftest import BigQueryServer, temporary_dataset
 
 pytestmark = pytest.mark.bigquery
 
@@ -53,10 +52,8 @@ def _create(wh: BigQueryWarehouse, dataset: str, name: str) -> bool:
 
 @pytest.fixture
 def other_dataset(bq_warehouse: BigQueryWarehouse) -> Iterator[str]:
-    name = f"o_{uuid.uuid4().hex[:12]}"
-    bq_warehouse.client.create_dataset(name)
-    yield name
-    bq_warehouse.client.delete_dataset(name, delete_contents=True, not_found_ok=True)
+    with temporary_dataset(bq_warehouse, "o") as name:
+        yield name
 
 
 @pytest.fixture
