@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,7 @@ def _ensure_seeded(path: Path, scenario: str, seasons: int, timezone: str, resee
         with click.progressbar(
             length=100,
             label=f"Seeding {scenario} demo ({seasons} season(s))",
-            file=click.get_text_stream("stderr"),
+            file=sys.stderr,
         ) as bar:
             state = {"done": 0}
 
@@ -151,7 +152,7 @@ def _replay_history(config: Any, days: int, *, quiet: bool) -> None:
         stale.unlink(missing_ok=True)
     now = dt.datetime.now(dt.UTC)
     moments = [now - dt.timedelta(hours=12 * step) for step in range(2 * days, 0, -1)]
-    stream = click.get_text_stream("stderr")
+    stream = sys.stderr
     with click.progressbar(moments, label="Replaying past runs for the dashboard", file=stream) as bar:
         for moment in bar if not quiet else moments:
             execute(config, now=moment, alert=False, build_docs=False)
