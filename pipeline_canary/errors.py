@@ -8,6 +8,7 @@
     │   ├── PermissionDeniedError    the credentials lack a permission
     │   └── WarehouseTimeoutError    the warehouse did not answer in time
     ├── DeliveryError                an alert or metric could not be delivered (retried later)
+    ├── MissingDependencyError       a Python package or DuckDB extension is not installed (says which)
     └── InputError                   a file given on the command line is unreadable (exit 2)
 
 Driver exceptions are wrapped at the backend boundary with ``raise ... from exc``; every message
@@ -51,3 +52,11 @@ class WarehouseTimeoutError(WarehouseError):
 
 class DeliveryError(CanaryError):
     """An alert or metric could not be delivered; it stays queued for a later attempt."""
+
+
+class MissingDependencyError(CanaryError):
+    """A Python package or DuckDB extension the code needs is not installed; ``fix`` says what to install."""
+
+    def __init__(self, message: str, fix: str) -> None:
+        super().__init__(f"{message}: {fix}")
+        self.fix = fix

@@ -10,14 +10,16 @@ Exit 0 when everything is fine, 2 otherwise.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from pipeline_canary.cli.exit_codes import ExitCode
-from pipeline_canary.errors import CanaryError, PermissionDeniedError, TableNotFoundError
+from pipeline_canary.dependencies import from_module_not_found
+from pipeline_canary.errors import CanaryError, MissingDependencyError, PermissionDeniedError, TableNotFoundError
 
 if TYPE_CHECKING:
     from pipeline_canary.config import CanaryConfig
@@ -39,6 +41,8 @@ def required_columns() -> dict[str, tuple[str, ...]]:
 
 
 REQUIRED_COLUMNS = required_columns()
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 DOCTOR_TIMEOUT_S = 10.0
 
 
@@ -61,25 +65,40 @@ class Doctor:
         self.findings.append(Finding(check, ok, detail, fix))
         return ok
 
-    def attempt(self, check: str, action: Callable[[], str], fix: Callable[[CanaryError], str]) -> bool:
+    def call(self, check: str, action: Callable[[], T], fix: Callable[[CanaryError], str]) -> T | None:
+        """Run one step; a failure, ours or not, becomes a finding with its fix (never a traceback) and None."""
         try:
-            detail = action()
+            return action()
+        except MissingDependencyError as exc:
+            self.add(check, False, str(exc).removesuffix(f": {exc.fix}"), exc.fix)
         except CanaryError as exc:
-            return self.add(check, False, str(exc), fix(exc))
-        return self.add(check, True, detail)
+            self.add(check, False, str(exc), fix(exc))
+        except ModuleNotFoundError as exc:
+            missing = from_module_not_found(exc, check)
+            self.add(check, False, str(missing).removesuffix(f": {missing.fix}"), missing.fix)
+        except Exception as exc:  # not ours: say what it was, and how to see more
+            log.debug("doctor: %s raised", check, exc_info=True)
+            detail = f"unexpected {type(exc).__name__}: {exc}"
+            self.add(check, False, detail, "run `canary -vv doctor` for the traceback")
+        return None
+
+    def attempt(self, check: str, action: Callable[[], str], fix: Callable[[CanaryError], str]) -> bool:
+        detail = self.call(check, action, fix)
+        return detail is not None and self.add(check, True, detail)
 
     def run(self) -> list[Finding]:
         wh = self.config.warehouse
+        self._packages()
         self._contract()
         if wh.backend == "bigquery" and not self._bigquery_settings():
             return self.findings
         from pipeline_canary.warehouse import connect
 
         short = wh.model_copy(update={"timeout_s": min(wh.timeout_s, DOCTOR_TIMEOUT_S)})
-        try:
-            warehouse = connect(short)
-        except CanaryError as exc:
-            self.add("warehouse", False, str(exc), "fix the [warehouse] section of the configuration")
+        warehouse = self.call(
+            "warehouse", lambda: connect(short), lambda exc: "fix the [warehouse] section of the configuration"
+        )
+        if warehouse is None:
             return self.findings
         with warehouse:
             where = (wh.api_endpoint or "bigquery.googleapis.com") if wh.backend == "bigquery" else str(wh.path)
@@ -105,6 +124,16 @@ class Doctor:
         from pipeline_canary.checkpoints.runner import resolve_clock
 
         return resolve_clock(self.config.pipeline.timezone)[0]
+
+    def _packages(self) -> None:
+        """Every declared dependency is installed (a partial install fails later, and less clearly)."""
+        from pipeline_canary.dependencies import install_fix, missing_distributions
+
+        missing = missing_distributions()
+        if missing:
+            self.add("packages", False, f"not installed: {', '.join(missing)}", install_fix(*missing))
+        else:
+            self.add("packages", True, "every declared dependency is installed")
 
     def _contract(self) -> None:
         """schema_parity compares the worker's output contract with the table: it must be readable."""
@@ -145,10 +174,8 @@ class Doctor:
     def _table(self, warehouse: Warehouse, key: str, needed: tuple[str, ...]) -> None:
         pipeline = self.config.pipeline
         ref = pipeline.table(key)
-        try:
-            fields = warehouse.columns(ref)
-        except CanaryError as exc:
-            self.add(f"table {ref}", False, str(exc), _table_fix(exc, key, ref))
+        fields = self.call(f"table {ref}", lambda: warehouse.columns(ref), lambda exc: _table_fix(exc, key, ref))
+        if fields is None:
             return
         have = {f.name for f in fields}
         missing = [c for c in needed if c not in have]

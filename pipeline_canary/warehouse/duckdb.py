@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pipeline_canary.errors import TableNotFoundError, WarehouseError
+from pipeline_canary.dependencies import from_duckdb
+from pipeline_canary.errors import CanaryError, TableNotFoundError, WarehouseError
 from pipeline_canary.schema.model import Field
 from pipeline_canary.warehouse.base import QueryResult, TableInfo, TableRef, Warehouse
 from pipeline_canary.warehouse.duckdb_types import duckdb_to_field
@@ -45,8 +46,12 @@ class DuckDBWarehouse(Warehouse):
                 self._conn = duckdb.connect(str(self.path), read_only=self.read_only)
                 self._conn.execute("SET enable_progress_bar = false")  # stdout belongs to the CLI
             except duckdb.Error as exc:
-                raise WarehouseError(f"cannot open DuckDB warehouse {self.path}: {exc}") from exc
+                raise self._error(exc, f"cannot open DuckDB warehouse {self.path}: {exc}") from exc
         return self._conn
+
+    def _error(self, exc: BaseException, message: str) -> CanaryError:
+        """A driver error as ours: a missing module or extension says what to install."""
+        return from_duckdb(exc, str(self.path)) or WarehouseError(message)
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
         import duckdb
@@ -61,7 +66,7 @@ class DuckDBWarehouse(Warehouse):
             except duckdb.CatalogException as exc:
                 raise TableNotFoundError(f"{_first_line(exc)} (DuckDB {self.path})") from exc
             except duckdb.Error as exc:
-                raise WarehouseError(f"query failed on DuckDB {self.path}: {_first_line(exc)}") from exc
+                raise self._error(exc, f"query failed on DuckDB {self.path}: {_first_line(exc)}") from exc
         return QueryResult(columns=columns, rows=tuple(rows), bytes_processed=None, sql=translated)
 
     # The catalog is read without query parameters and filtered here: DuckDB imports pandas (≈140 ms)
@@ -76,24 +81,22 @@ class DuckDBWarehouse(Warehouse):
                 rows = self._connect().execute(f'DESCRIBE "{table.dataset}"."{table.name}"').fetchall()
             except duckdb.CatalogException:
                 rows = []
+            except duckdb.Error as exc:
+                raise self._error(exc, f"cannot describe {table} in DuckDB {self.path}: {_first_line(exc)}") from exc
         if not rows:
             raise TableNotFoundError(f"table {table} not found in DuckDB {self.path}")
         return [duckdb_to_field(row[0], row[1], row[2] == "YES") for row in rows]
 
     def tables(self, dataset: str, project: str | None = None) -> list[TableInfo]:
+        import duckdb
+
         with self._lock:
             conn = self._connect()
-            listed = conn.execute(
-                "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() ORDER BY table_name"
-            ).fetchall()
-            schemas = {r[0] for r in conn.execute("SELECT schema_name FROM duckdb_schemas()").fetchall()}
-            created: dict[str, dt.datetime] = {}
-            if any(r[0] == META_SCHEMA and r[1] == "table_created" for r in listed):
-                for schema, name, when in conn.execute(
-                    f"SELECT dataset, table_name, max(created_at) FROM {META_TABLE} GROUP BY ALL"
-                ).fetchall():
-                    if schema == dataset:
-                        created[name] = when
+            try:
+                listed, schemas, created = self._catalog(conn, dataset)
+            except duckdb.Error as exc:
+                message = f"cannot list dataset {dataset} in DuckDB {self.path}: {_first_line(exc)}"
+                raise self._error(exc, message) from exc
         if dataset not in schemas:
             raise TableNotFoundError(f"dataset {dataset} not found in DuckDB {self.path}")
         return [
@@ -101,6 +104,21 @@ class DuckDBWarehouse(Warehouse):
             for schema, name, size in listed
             if schema == dataset
         ]
+
+    @staticmethod
+    def _catalog(conn: Any, dataset: str) -> tuple[list[Any], set[str], dict[str, dt.datetime]]:
+        listed = conn.execute(
+            "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() ORDER BY table_name"
+        ).fetchall()
+        schemas = {r[0] for r in conn.execute("SELECT schema_name FROM duckdb_schemas()").fetchall()}
+        created: dict[str, dt.datetime] = {}
+        if any(r[0] == META_SCHEMA and r[1] == "table_created" for r in listed):
+            for schema, name, when in conn.execute(
+                f"SELECT dataset, table_name, max(created_at) FROM {META_TABLE} GROUP BY ALL"
+            ).fetchall():
+                if schema == dataset:
+                    created[name] = when
+        return listed, schemas, created
 
     def drop(self, table: TableRef) -> None:
         import duckdb
@@ -119,11 +137,16 @@ class DuckDBWarehouse(Warehouse):
             except duckdb.CatalogException as exc:
                 raise TableNotFoundError(f"table {table} not found in DuckDB {self.path}") from exc
             except duckdb.Error as exc:
-                raise WarehouseError(f"cannot drop {table} in DuckDB {self.path}: {exc}") from exc
+                raise self._error(exc, f"cannot drop {table} in DuckDB {self.path}: {exc}") from exc
 
     def ping(self) -> None:
+        import duckdb
+
         with self._lock:
-            self._connect().execute("SELECT 1").fetchall()
+            try:
+                self._connect().execute("SELECT 1").fetchall()
+            except duckdb.Error as exc:
+                raise self._error(exc, f"DuckDB {self.path} does not answer: {_first_line(exc)}") from exc
 
     def interrupt(self) -> None:
         conn = self._conn  # no lock: the query holding it is what we interrupt
