@@ -46,7 +46,7 @@ def distribution_for(module: str) -> str:
 def requirement_for(distribution: str) -> str:
     """Our declared requirement for ``distribution`` (with its range), else the bare name."""
     wanted = _normalise(distribution)
-    for requirement in _runtime_requirements():
+    for requirement in declared_requirements():
         match = _NAME.match(requirement)
         if match and _normalise(match.group(0)) == wanted:
             return requirement.split(";")[0].strip()
@@ -91,7 +91,7 @@ def from_duckdb(exc: BaseException, where: str) -> MissingDependencyError | None
 def missing_distributions() -> list[str]:
     """Declared runtime dependencies of pipeline-canary that are not installed."""
     missing = []
-    for requirement in _runtime_requirements():
+    for requirement in declared_requirements():
         match = _NAME.match(requirement)
         if not match:
             continue
@@ -102,7 +102,8 @@ def missing_distributions() -> list[str]:
     return missing
 
 
-def _runtime_requirements() -> list[str]:
+def declared_requirements() -> list[str]:
+    """pipeline-canary's runtime requirements as installed (empty when it was never installed)."""
     try:
         declared = metadata.requires(DISTRIBUTION) or []
     except metadata.PackageNotFoundError:  # running from a source tree that was never installed
