@@ -2,7 +2,9 @@
 
 On 7–8 Feb 2026 ten games were scheduled and the pipeline produced no active predictions; nobody
 was told. Schedule game ids are NBA numeric ids while predictions use ``YYYYMMDD_AWAY_HOME``, so
-games are matched on date and team tricodes, never on raw game_id.
+games are matched on date and team tricodes, never on raw game_id. The schedule keeps duplicate
+rows for one game (append-then-merge writes; the reference view passes them through): a game is one
+(game_id, game_date), and the extra rows are reported as ``duplicate_schedule_rows``, never counted.
 """
 
 from __future__ import annotations
