@@ -191,3 +191,45 @@ def insert_schedule(conn: Any) -> int:
         """
     )
     return int(conn.execute("SELECT count(*) FROM nba_reference.nba_schedule").fetchone()[0])
+
+
+# Duplicate schedule rows (pipeline facts 1a, 1b): the base table was appended to before its writer
+# MERGEd on (game_id, game_date), and the reference view passes every row through. A re-scrape
+# before tip-off left a second copy of a scheduled game; a game scraped while scheduled and again
+# once final kept both rows, status 1 beside status 3.
+DUPLICATED_AS_OF_GAMES = 1
+STALE_STATUS_EVERY = 40  # about one final game in 40 keeps its stale status-1 row
+
+
+def insert_schedule_duplicates(
+    conn: Any,
+    as_of: dt.date,
+    *,
+    as_of_games: int = DUPLICATED_AS_OF_GAMES,
+    stale_every: int | None = STALE_STATUS_EVERY,
+) -> list[str]:
+    """Append duplicate rows to ``nba_reference.nba_schedule`` the way append-then-merge left them.
+
+    The first ``as_of_games`` games of ``as_of`` (by game id) get a second, identical row; before
+    ``as_of``, every ``stale_every``-th final game (by a hash of its id, ``None`` for none) gets a
+    second row with ``game_status = 1``. Works on a seeded warehouse too (a test's copy). Returns
+    the game ids of ``as_of`` that were duplicated.
+    """
+    if as_of_games < 0 or (stale_every is not None and stale_every < 1):
+        raise ValueError("as_of_games must be >= 0 and stale_every >= 1 (or None)")
+    table = "nba_reference.nba_schedule"
+    rows = conn.execute(
+        f"SELECT game_id FROM {table} WHERE game_date = ? ORDER BY game_id LIMIT ?", [as_of, as_of_games]
+    ).fetchall()
+    ids = [str(r[0]) for r in rows]
+    conn.execute(
+        f"INSERT INTO {table} SELECT * FROM {table} WHERE game_date = ? AND list_contains(?, game_id)",
+        [as_of, ids],
+    )
+    if stale_every is not None:
+        conn.execute(
+            f"INSERT INTO {table} SELECT * REPLACE (1 AS game_status) FROM {table} "
+            "WHERE game_date < ? AND game_status = 3 AND hash(game_id, 'stale') % ? = 0",
+            [as_of, stale_every],
+        )
+    return ids

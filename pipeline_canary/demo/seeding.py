@@ -15,7 +15,9 @@ What each scenario guarantees (1 season or more; ``as_of`` = date of ``now`` in 
 * schema-drift: ``player_prop_predictions`` lacks ``vegas_line_source`` and ``required_default_count``.
 * orphaned-staging: 668 more staging tables created 25 h to ~30 days before ``now`` (batch_,
   regen_, linecheck_ and fallback_ batch ids); most are empty, every 50th holds 3 rows.
-* incident: all four faults at once.
+* incident: all four faults at once, on a schedule that also holds the duplicate rows the
+  pipeline's append-then-merge writes leave (facts 1a): one of ``as_of``'s 10 games is listed twice
+  (11 rows), and about one past final game in 40 keeps a stale ``game_status = 1`` row beside it.
 
 Creation times of every table are in ``_canary_meta.table_created``; ``_canary_meta.demo`` holds
 the arguments (``seeded_at`` is the only wall-clock value in the file).
@@ -57,7 +59,7 @@ _FAULTS: dict[str, frozenset[str]] = {
     "contamination": frozenset({"contamination"}),
     "schema-drift": frozenset({"drift"}),
     "orphaned-staging": frozenset({"orphans"}),
-    "incident": frozenset({"gap", "contamination", "drift", "orphans"}),
+    "incident": frozenset({"gap", "contamination", "drift", "orphans", "duplicates"}),
 }
 
 BLOCK_SIZE = 262144  # DuckDB's default; smaller blocks disable ALP compression of DOUBLEs
@@ -78,7 +80,7 @@ class DemoInfo:
 
 
 def scenario_faults(scenario: str) -> frozenset[str]:
-    """The faults ('gap', 'contamination', 'drift', 'orphans') a scenario switches on."""
+    """The faults ('gap', 'contamination', 'drift', 'orphans', 'duplicates') a scenario switches on."""
     if scenario not in _FAULTS:
         raise ValueError(f"unknown demo scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
     return _FAULTS[scenario]
@@ -160,6 +162,8 @@ def _build(
         report("schedule", 0, 1)
         calendar.build_reference(conn, as_of, seasons)
         calendar.insert_schedule(conn)
+        if "duplicates" in faults:
+            calendar.insert_schedule_duplicates(conn, as_of)
         report("schedule", 1, 1)
         features.build_feature_rows(conn, as_of, now, contaminated="contamination" in faults)
         for done, chunk in enumerate(range(seasons - 1, -1, -1)):

@@ -54,6 +54,68 @@ def test_prediction_gap_observed_values(
     assert check.outcome is Outcome.FAILED and check.observed == 1
 
 
+def test_incident_counts_distinct_games_not_schedule_rows(
+    seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
+) -> None:
+    """The incident's schedule lists one of its 10 games twice: 10 games, the duplicate is evidence."""
+    cp = run(make_config(seeded("incident")), "prediction_gap").get("prediction_gap")
+    assert cp.outcome is Outcome.FAILED
+    assert cp.metrics["games"] == 10
+    assert cp.metrics["schedule_rows"] == 11 and cp.metrics["duplicate_schedule_rows"] == 1
+    assert cp.metrics["gap_detected"] == 1
+    assert cp.message.startswith(f"10 games scheduled on {AS_OF} and 0 active predictions")
+    keys = [g["game_key"] for g in cp.evidence["games"]]
+    assert len(keys) == len(set(keys)) == 10
+    (dup,) = cp.evidence["duplicate_schedule_rows"]
+    assert dup["schedule_rows"] == 2 and dup["duplicate_rows"] == 1
+    assert str(dup["schedule_game_id"]).startswith("002") and dup["schedule_game_id"] in cp.message
+
+
+def test_duplicate_schedule_rows_are_evidence_not_games(
+    seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
+) -> None:
+    """Append-then-merge leftovers: copies of a game, and a stale status beside the latest one."""
+    from pipeline_canary.demo.calendar import insert_schedule_duplicates
+
+    config = make_config(seeded("healthy"), copy=True)
+    with duckdb.connect(str(config.warehouse.path)) as con:
+        twice, thrice = insert_schedule_duplicates(con, AS_OF, as_of_games=2, stale_every=1)
+        # a third row for one game, as a scrape after tip-off appended it
+        con.execute(
+            "INSERT INTO nba_reference.nba_schedule SELECT * REPLACE (2 AS game_status) "
+            "FROM nba_reference.nba_schedule WHERE game_date = $d AND game_id = $g LIMIT 1",
+            {"d": AS_OF, "g": thrice},
+        )
+        yesterday = con.execute(
+            "SELECT max(game_date) FROM nba_reference.nba_schedule WHERE game_date < $d", {"d": AS_OF}
+        ).fetchone()[0]
+        yesterday_games = con.execute(
+            "SELECT count(DISTINCT game_id), count(*) FROM nba_reference.nba_schedule WHERE game_date = $d",
+            {"d": yesterday},
+        ).fetchone()
+    cp = run(config, "prediction_gap").get("prediction_gap")
+    assert cp.outcome is Outcome.PASSED, cp.message  # every game is still covered
+    assert cp.metrics["games"] == 10
+    assert cp.metrics["schedule_rows"] == 13 and cp.metrics["duplicate_schedule_rows"] == 3
+    assert cp.metrics["games_without_predictions"] == 0
+    assert "3 duplicate schedule rows not counted" in cp.message and twice in cp.message and thrice in cp.message
+    games = {g["schedule_game_id"]: g for g in cp.evidence["games"]}
+    assert len(cp.evidence["games"]) == len(games) == 10
+    assert games[thrice]["game_status"] == 2  # the latest status wins, as in v_nbac_schedule_latest
+    dups = {d["schedule_game_id"]: d for d in cp.evidence["duplicate_schedule_rows"]}
+    assert set(dups) == {twice, thrice}
+    assert (dups[twice]["schedule_rows"], dups[twice]["game_status"], dups[twice]["lowest_status"]) == (2, 1, 1)
+    assert (dups[thrice]["schedule_rows"], dups[thrice]["game_status"], dups[thrice]["lowest_status"]) == (3, 2, 1)
+
+    # a final game that kept its stale "scheduled" row is one final game
+    games_n, rows_n = yesterday_games
+    assert rows_n == 2 * games_n
+    past = run_checkpoints(config, ["prediction_gap"], as_of=yesterday, now=NOW).get("prediction_gap")
+    assert past.metrics["games"] == games_n and past.metrics["duplicate_schedule_rows"] == games_n
+    assert {g["game_status"] for g in past.evidence["games"]} == {3}
+    assert {d["lowest_status"] for d in past.evidence["duplicate_schedule_rows"]} == {1}
+
+
 def test_healthy_predictions_cover_every_game(
     seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
 ) -> None:

@@ -62,12 +62,17 @@ class Demo:
         )
 
     def games_on(self, day: dt.date) -> int:
+        """Distinct scheduled games (the incident's schedule also holds duplicate rows)."""
         return int(
             self.one(
-                "SELECT count(*) FROM nba_reference.nba_schedule WHERE game_date = ? AND game_status = 1",
+                "SELECT count(DISTINCT game_id) FROM nba_reference.nba_schedule "
+                "WHERE game_date = ? AND game_status = 1",
                 [day],
             )
         )
+
+    def schedule_rows_on(self, day: dt.date) -> int:
+        return int(self.one("SELECT count(*) FROM nba_reference.nba_schedule WHERE game_date = ?", [day]))
 
     def active_on(self, day: dt.date) -> int:
         return int(
@@ -204,6 +209,7 @@ def test_quality_columns_consistent_with_sources(demos: dict[str, Demo], scenari
 
 def _assert_healthy_schedule_and_predictions(d: Demo) -> None:
     assert d.games_on(d.info.as_of) == 10
+    assert d.schedule_rows_on(d.info.as_of) == 10  # only the incident's schedule holds duplicates
     per_game = d.all(
         """
         SELECT s.game_id, count(DISTINCT p.system_id) FROM nba_reference.nba_schedule s
@@ -324,6 +330,25 @@ def test_incident(demos: dict[str, Demo], scenario: str) -> None:
         "required_default_count",
     }
     assert len([a for a in d.staging_ages_hours() if a > 24]) == 668
+    _assert_schedule_duplicates(d)
+
+
+def _assert_schedule_duplicates(d: Demo) -> None:
+    """One of as_of's games listed twice; ~1 in 40 past final games keeps a stale status-1 row."""
+    assert d.schedule_rows_on(d.info.as_of) == 11
+    (dup,) = d.all(
+        "SELECT game_id, count(*), count(DISTINCT game_status) FROM nba_reference.nba_schedule "
+        "WHERE game_date = ? GROUP BY 1 HAVING count(*) > 1",
+        [d.info.as_of],
+    )
+    assert dup[1:] == (2, 1)
+    stale = d.all(
+        "SELECT count(*), min(game_status), max(game_status) FROM nba_reference.nba_schedule "
+        "WHERE game_date < ? GROUP BY game_id, game_date HAVING count(*) > 1",
+        [d.info.as_of],
+    )
+    games = d.one("SELECT count(DISTINCT game_id) FROM nba_reference.nba_schedule WHERE game_date < ?", [d.info.as_of])
+    assert stale and set(stale) == {(2, 1, 3)} and 0.01 <= len(stale) / games <= 0.05
 
 
 def test_november_as_of_uses_local_date(demos: dict[str, Demo]) -> None:
