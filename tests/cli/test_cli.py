@@ -63,6 +63,8 @@ def test_unknown_checkpoint_and_bad_date_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "known checkpoints: prediction_gap" in proc.stderr
     proc = canary("run", "--as-of", "yesterday", cwd=tmp_path)
     assert proc.returncode == 2 and "2026-02-08" in proc.stderr
+    proc = canary("run", "--alert", "--no-alert", cwd=tmp_path)
+    assert proc.returncode == 2 and "pass one of them" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
