@@ -121,7 +121,8 @@ def bench_size(config: CanaryConfig, reps: int) -> tuple[float, float, float, fl
     run_checkpoints(config, now=NOW, warehouse=recording, build_docs=False)  # warm-up: GX objects, caches
     calls = list(recording.calls)
     floor_once(wh, calls)
-    as_of, now = resolve_clock(config.pipeline.timezone, None, NOW)
+    clock = resolve_clock(config.pipeline.timezone, None, NOW)
+    as_of, now = clock.as_of, clock.now
     ctx = CheckContext(warehouse=wh, pipeline=config.pipeline, as_of=as_of, now=now)
     gathered = [collect(c, config.settings_for(c.name), ctx) for c in registry.all()]
     project = gx_project(config)

@@ -133,6 +133,13 @@ class RunResult:
     checkpoints: tuple[CheckpointResult, ...]
     duration_s: float = 0.0
     docs_index: str | None = None
+    # A run about another game day than the current one: history only (see checkpoints.runner.Clock).
+    replay: bool = False
+    now_source: str = "given"  # "given" (--now), "wall_clock" or "end_of_game_day"
+
+    @property
+    def live(self) -> bool:
+        return not self.replay
 
     @property
     def outcome(self) -> Outcome:
@@ -158,6 +165,8 @@ class RunResult:
             "run_id": self.run_id,
             "as_of": self.as_of.isoformat(),
             "now": self.now.isoformat(),
+            "now_source": self.now_source,
+            "replay": self.replay,
             "outcome": (Outcome.PASSED if outcome is Outcome.SKIPPED else outcome).value,
             "duration_s": round(self.duration_s, 4),
             "docs_index": self.docs_index,

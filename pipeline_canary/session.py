@@ -95,17 +95,23 @@ def execute(
     *,
     as_of: dt.date | None = None,
     now: dt.datetime | None = None,
-    alert: bool = True,
+    alert: bool | None = None,
     build_docs: bool | None = None,
     warehouse: Warehouse | None = None,
     lock_timeout_s: float = 600.0,
 ) -> RunResult:
-    """Run checkpoints under the shared lock, then pass the result to every sink."""
+    """Run checkpoints under the shared lock, then pass the result to every sink.
+
+    ``alert`` None: a live run alerts and writes metrics, a replay (another game day) does neither;
+    True or False decides explicitly. Incidents only ever follow results about their own game day.
+    """
     from pipeline_canary.checkpoints.runner import run_checkpoints
 
     with run_lock(config.state.path.with_suffix(".lock"), timeout_s=lock_timeout_s):
         result = run_checkpoints(config, names, as_of=as_of, now=now, warehouse=warehouse, build_docs=build_docs)
-        for sink in default_sinks(alert=alert):
+        if result.replay and alert is None:
+            log.info("replay of %s: recorded in history; no alerts or metrics (ask with --alert)", result.as_of)
+        for sink in default_sinks(alert=result.live if alert is None else alert):
             try:
                 sink(config, result)
             except Exception:

@@ -57,7 +57,12 @@ def _state(config: CanaryConfig) -> SQLiteState:
 
 
 def enqueue_run(config: CanaryConfig, result: RunResult, *, state: SQLiteState | None = None) -> int:
-    """Advance every checkpoint's incidents by ``result`` and queue the messages; returns how many."""
+    """Advance every checkpoint's incidents by ``result`` and queue the messages; returns how many.
+
+    A checkpoint's result advances only the incidents about its as-of game date; date-less ones (the
+    current state, ``canary_blind``) only when the run is live and the newest. A replay therefore
+    never touches the live incidents, even when asked to alert.
+    """
     state = state or _state(config)
     settings = config.alerting
     target = slack_target(settings)
@@ -67,14 +72,23 @@ def enqueue_run(config: CanaryConfig, result: RunResult, *, state: SQLiteState |
     with state.transaction() as conn:
         for cp in result.checkpoints:
             info = blocks.CanaryInfo.lookup(cp.name)
+            game_date = result.as_of if _about_game_day(cp.name) else None
+            newest = result.live and incidents.is_newest(conn, cp.name, result.now)
+            current = incidents.current_incidents(conn, cp.name, game_date) if game_date else {}
+            if newest:  # date-less: canary_blind, state checks, and incidents from before game dates
+                current = incidents.current_incidents(conn, cp.name, None) | current
+                if game_date:
+                    incidents.drop_stale_pending(conn, cp.name, before=game_date)
             transition = incidents.evaluate(
-                incidents.current_incidents(conn, cp.name),
+                current,
                 cp,
                 now=result.now,
                 policy=policy,
                 severity=settings.severity_for(cp.name, _canary_severity(cp.name)),
                 channel=settings.channel_for(cp.name),
+                game_date=game_date,
             )
+            transition = incidents.scope(transition, date_less=newest)
             saved = {i.key: i for i in incidents.save(conn, transition.incidents, transition.dropped)}
             if target.mode == "off":
                 continue
@@ -150,6 +164,16 @@ def _canary_severity(name: str) -> str:
         return registry.get(name).severity
     except UnknownCheckpointError:
         return "warning"
+
+
+def _about_game_day(name: str) -> bool:
+    from pipeline_canary.canaries import registry
+    from pipeline_canary.errors import UnknownCheckpointError
+
+    try:
+        return registry.get(name).about_game_day
+    except UnknownCheckpointError:
+        return False
 
 
 def deliver_pending(config: CanaryConfig, *, state: SQLiteState | None = None) -> int:

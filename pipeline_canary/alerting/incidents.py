@@ -1,4 +1,4 @@
-"""Incidents: one per (checkpoint, check), opened, kept and resolved by a pure state machine.
+"""Incidents: one per (checkpoint, check, game date), opened, kept and resolved by a pure state machine.
 
 :func:`evaluate` takes the current incidents of one checkpoint, its latest result, the run's
 ``now`` and the policy, and returns the new incident states and the messages they call for; it does
@@ -9,6 +9,10 @@ Lifecycle: ``pending`` (failing, below the alert threshold: no message yet) → 
 message posted; edited every run; thread replies on material change or as reminders) →
 ``resolved``. A pending streak that passes again is simply dropped. A checkpoint that cannot run
 (``errored``) opens its own ``canary_blind`` incident after K consecutive errored runs.
+
+Incidents belong to what they are about: a check of a game date (``game_date``) is advanced only by
+results for that date; a date-less one (``game_date`` None: the current state, and ``canary_blind``)
+only by the newest live run (:func:`scope`).
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ class Incident:
     notified_at: dt.datetime | None = None
     id: int | None = None
     parent_outbox_id: int | None = None
+    game_date: dt.date | None = None  # None: about the current state, not a game date
 
     @property
     def kind(self) -> str:
@@ -96,8 +101,12 @@ def evaluate(
     policy: Policy,
     severity: str,
     channel: str,
+    game_date: dt.date | None = None,
 ) -> Transition:
-    """Advance the incidents of one checkpoint (``current``: by check name) by one result."""
+    """Advance the incidents of one checkpoint (``current``: by check name) by one result.
+
+    New check incidents are about ``game_date``; ``canary_blind`` is never about a date.
+    """
     out = Transition()
     blind = current.get(BLIND)
     if result.outcome is Outcome.ERRORED:
@@ -112,7 +121,7 @@ def evaluate(
         if check.outcome is Outcome.FAILED:
             threshold_runs = 1 if severity == "critical" else policy.failures_before_alert
             _failing(out, previous, result.name, check.name, check.observed, check.message, _threshold(check), now,
-                     policy, severity, channel, threshold_runs=threshold_runs)  # fmt: skip
+                     policy, severity, channel, threshold_runs=threshold_runs, game_date=game_date)  # fmt: skip
         elif check.outcome in (Outcome.PASSED, Outcome.WARNED) and previous is not None:
             _recovered(out, previous, now)
     return out
@@ -132,11 +141,13 @@ def _failing(
     channel: str,
     *,
     threshold_runs: int,
+    game_date: dt.date | None = None,
 ) -> None:
     if previous is None:
         incident = Incident(
             checkpoint=checkpoint, check=check, status="pending", severity=severity, channel=channel,
             first_failed_at=now, last_seen_at=now, runs=1, last_value=value, message=message, threshold=threshold,
+            game_date=game_date,
         )  # fmt: skip
     else:
         incident = replace(previous, runs=previous.runs + 1, last_seen_at=now, last_value=value, message=message,
@@ -168,6 +179,21 @@ def _recovered(out: Transition, previous: Incident, now: dt.datetime) -> None:
         incident = replace(previous, status="resolved", resolved_at=now)
         out.incidents.append(incident)
         out.intents.append(Intent("resolve", incident))
+
+
+def scope(transition: Transition, *, date_less: bool) -> Transition:
+    """``transition`` without what a result may not touch: date-less incidents unless ``date_less``."""
+    if date_less:
+        return transition
+
+    def allowed(incident: Incident) -> bool:
+        return incident.game_date is not None
+
+    return Transition(
+        incidents=[i for i in transition.incidents if allowed(i)],
+        dropped=[i for i in transition.dropped if allowed(i)],
+        intents=[i for i in transition.intents if allowed(i.incident)],
+    )
 
 
 def _material_change(before: float | None, after: float | None, pct: float) -> bool:
@@ -208,16 +234,21 @@ register_schema(
         notified_at TEXT,
         parent_outbox_id INTEGER
     );
-    CREATE UNIQUE INDEX IF NOT EXISTS alert_incidents_current
-        ON alert_incidents (checkpoint, check_name) WHERE status IN ('pending', 'open');
     CREATE INDEX IF NOT EXISTS alert_incidents_by_status ON alert_incidents (status, opened_at);
+    """,
+    columns=(("alert_incidents", "game_date", "TEXT"),),
+    after_columns="""
+    DROP INDEX IF EXISTS alert_incidents_current;  -- one per (checkpoint, check) before game dates
+    CREATE UNIQUE INDEX IF NOT EXISTS alert_incidents_current_by_day
+        ON alert_incidents (checkpoint, check_name, COALESCE(game_date, ''))
+        WHERE status IN ('pending', 'open');
     """,
 )
 
 _COLUMNS = (
     "checkpoint", "check_name", "status", "severity", "channel", "first_failed_at", "last_seen_at", "runs",
     "last_value", "message", "threshold", "opened_at", "resolved_at", "notified_value", "notified_at",
-    "parent_outbox_id",
+    "parent_outbox_id", "game_date",
 )  # fmt: skip
 
 
@@ -234,7 +265,7 @@ def _row(incident: Incident) -> tuple[Any, ...]:
     return (
         i.checkpoint, i.check, i.status, i.severity, i.channel, _ts(i.first_failed_at), _ts(i.last_seen_at), i.runs,
         i.last_value, i.message, i.threshold, _ts(i.opened_at), _ts(i.resolved_at), i.notified_value,
-        _ts(i.notified_at), i.parent_outbox_id,
+        _ts(i.notified_at), i.parent_outbox_id, i.game_date.isoformat() if i.game_date else None,
     )  # fmt: skip
 
 
@@ -246,15 +277,37 @@ def _from_row(r: Any) -> Incident:
         message=r["message"], threshold=r["threshold"], opened_at=_dt(r["opened_at"]),
         resolved_at=_dt(r["resolved_at"]), notified_value=r["notified_value"], notified_at=_dt(r["notified_at"]),
         parent_outbox_id=r["parent_outbox_id"],
+        game_date=dt.date.fromisoformat(r["game_date"]) if r["game_date"] else None,
     )  # fmt: skip
 
 
-def current_incidents(conn: Any, checkpoint: str) -> dict[str, Incident]:
-    """Pending and open incidents of one checkpoint, by check name."""
+def current_incidents(conn: Any, checkpoint: str, game_date: dt.date | None = None) -> dict[str, Incident]:
+    """Pending and open incidents of one checkpoint about ``game_date`` (None: date-less), by check name."""
     rows = conn.execute(
-        "SELECT * FROM alert_incidents WHERE checkpoint = ? AND status IN ('pending', 'open')", (checkpoint,)
+        "SELECT * FROM alert_incidents WHERE checkpoint = ? AND status IN ('pending', 'open') AND game_date IS ?",
+        (checkpoint, game_date.isoformat() if game_date else None),
     ).fetchall()
     return {r["check_name"]: _from_row(r) for r in rows}
+
+
+def is_newest(conn: Any, checkpoint: str, now: dt.datetime) -> bool:
+    """No live run of ``checkpoint`` is newer than ``now`` (history, and the incidents' last sightings)."""
+    stamp = now.isoformat()
+    newer_run = conn.execute(
+        "SELECT 1 FROM checkpoint_results WHERE checkpoint = ? AND now > ? AND replay = 0 LIMIT 1", (checkpoint, stamp)
+    ).fetchone()
+    newer_sighting = conn.execute(
+        "SELECT 1 FROM alert_incidents WHERE checkpoint = ? AND last_seen_at > ? LIMIT 1", (checkpoint, stamp)
+    ).fetchone()
+    return newer_run is None and newer_sighting is None
+
+
+def drop_stale_pending(conn: Any, checkpoint: str, before: dt.date) -> None:
+    """Forget pending streaks (never alerted) about game days before ``before``: those days are over."""
+    conn.execute(
+        "DELETE FROM alert_incidents WHERE checkpoint = ? AND status = 'pending' AND game_date < ?",
+        (checkpoint, before.isoformat()),
+    )
 
 
 def save(conn: Any, incidents: Iterable[Incident], dropped: Iterable[Incident] = ()) -> list[Incident]:

@@ -112,6 +112,10 @@ class Canary(ABC):
     title: ClassVar[str]
     description: ClassVar[str]
     severity: ClassVar[str] = "critical"  # "critical" alerts on first failure, "warning" after K
+    # Whether a result is about its as-of game date (its SQL reads that day): its incidents belong to
+    # that date. False for canaries of the current state (schemas, table listings): only the newest
+    # live run may advance their incidents.
+    about_game_day: ClassVar[bool] = True
     runbook: ClassVar[str]
     settings_model: ClassVar[type[Settings]] = Settings
 

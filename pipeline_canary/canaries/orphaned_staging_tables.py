@@ -86,6 +86,7 @@ class OrphanedStagingSettings(Settings):
 class OrphanedStagingTables(Canary):
     name = "orphaned_staging_tables"
     order = 40
+    about_game_day = False  # the dataset's tables now, whatever the as-of date
     headline = Headline(("orphaned_tables",), "Orphaned staging tables", "tables")
     title = "Orphaned staging tables"
     description = (

@@ -24,6 +24,7 @@ class SchemaParitySettings(Settings):
 class SchemaParity(Canary):
     name = "schema_parity"
     order = 30
+    about_game_day = False  # the table's schema now, whatever the as-of date
     headline = Headline(("missing_in_table", "incompatible_fields"), "Schema mismatches", "fields")
     title = "Worker output vs. table schema"
     description = (

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pipeline_canary.canaries import CheckContext, Observation, registry
@@ -75,16 +75,54 @@ class Collected:
     bytes_processed: int | None
 
 
+NowSource = Literal["given", "wall_clock", "end_of_game_day"]
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A run's time: the game date it is about, its "now", where that came from, and whether it is live.
+
+    A run is *live* when ``as_of`` is the current game day: the game day of ``--now`` when one is
+    given, else of the wall clock. Any other run is a replay (history only, no live incidents).
+    """
+
+    as_of: dt.date
+    now: dt.datetime
+    now_source: NowSource
+    replay: bool
+
+
 def resolve_clock(
-    timezone: str, as_of: dt.date | None = None, now: dt.datetime | None = None
-) -> tuple[dt.date, dt.datetime]:
-    """``now`` (aware, UTC) and ``as_of`` (a date in the pipeline's timezone) for a run."""
-    now = now or dt.datetime.now(dt.UTC)
+    timezone: str,
+    as_of: dt.date | None = None,
+    now: dt.datetime | None = None,
+    *,
+    wall_clock: Callable[[], dt.datetime] | None = None,
+) -> Clock:
+    """``now`` (aware, UTC) and ``as_of`` (a date in the pipeline's timezone) for a run.
+
+    With ``as_of`` and no ``now``, "now" is the end of that game day or the wall clock, whichever is
+    earlier: checking a past day compares ages with that day, not with today.
+    """
+    zone = ZoneInfo(timezone)
+    wall = _utc(wall_clock() if wall_clock else dt.datetime.now(dt.UTC))
+    source: NowSource = "given"
+    if now is None:
+        now, source = wall, "wall_clock"
+        if as_of is not None:
+            end_of_day = _utc(dt.datetime.combine(as_of, dt.time(23, 59, 59), zone))
+            if end_of_day < wall:
+                now, source = end_of_day, "end_of_game_day"
     # UTC always: run ids say "Z", and history compares stored times as text.
-    now = now.replace(tzinfo=dt.UTC) if now.tzinfo is None else now.astimezone(dt.UTC)
+    now = _utc(now)
+    current_day = (now if source == "given" else wall).astimezone(zone).date()
     if as_of is None:
-        as_of = now.astimezone(ZoneInfo(timezone)).date()
-    return as_of, now
+        as_of = now.astimezone(zone).date()
+    return Clock(as_of=as_of, now=now, now_source=source, replay=as_of != current_day)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 def gx_project(config: CanaryConfig) -> GXProject:
@@ -181,7 +219,8 @@ def run_checkpoints(
 
     started = time.perf_counter()
     canaries = [registry.get(n) for n in names] if names else registry.all()
-    as_of, now = resolve_clock(config.pipeline.timezone, as_of, now)
+    clock = resolve_clock(config.pipeline.timezone, as_of, now)
+    as_of, now = clock.as_of, clock.now
     run_id = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
     own_warehouse = warehouse is None
     if warehouse is None:
@@ -244,6 +283,8 @@ def run_checkpoints(
         checkpoints=tuple(results),
         duration_s=time.perf_counter() - started,
         docs_index=docs_index,
+        replay=clock.replay,
+        now_source=clock.now_source,
     )
 
 
@@ -265,7 +306,8 @@ def estimate(
 ) -> list[Estimate]:
     """Bytes each checkpoint's SQL would scan (BigQuery dry runs); nothing is run or billed."""
     canaries = [registry.get(n) for n in names] if names else registry.all()
-    as_of, now = resolve_clock(config.pipeline.timezone, as_of, now)
+    clock = resolve_clock(config.pipeline.timezone, as_of, now)
+    as_of, now = clock.as_of, clock.now
     own = warehouse is None
     if warehouse is None:
         from pipeline_canary.warehouse import connect_pipeline

@@ -18,12 +18,25 @@ _COLORS = {
 }
 
 
+_NOW_SOURCE = {
+    "given": "--now",
+    "wall_clock": "wall clock",
+    "end_of_game_day": "end of the game day",
+}
+
+
 def badge(outcome: Outcome) -> str:
     return click.style(f"{outcome.value.upper():<7}", fg=_COLORS[outcome], bold=True)
 
 
 def print_run(result: RunResult) -> None:
-    click.echo(f"as of {result.as_of.isoformat()} · now {result.now.isoformat(timespec='seconds')}")
+    source = _NOW_SOURCE.get(result.now_source, result.now_source)
+    click.echo(f"as of {result.as_of.isoformat()} · now {result.now.isoformat(timespec='seconds')} ({source})")
+    if result.replay:
+        click.echo(
+            f"replay: {result.as_of.isoformat()} is not the current game day; "
+            "recorded in history, live incidents untouched (--alert to alert anyway)"
+        )
     width = max((len(c.name) for c in result.checkpoints), default=10)
     for cp in result.checkpoints:
         click.echo(f"{badge(cp.outcome)} {cp.name:<{width}}  {cp.message}")

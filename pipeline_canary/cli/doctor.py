@@ -123,7 +123,7 @@ class Doctor:
         """Today as the checkpoints see it: the game date in the pipeline's timezone."""
         from pipeline_canary.checkpoints.runner import resolve_clock
 
-        return resolve_clock(self.config.pipeline.timezone)[0]
+        return resolve_clock(self.config.pipeline.timezone).as_of
 
     def _packages(self) -> None:
         """Every declared dependency is installed (a partial install fails later, and less clearly)."""

@@ -49,6 +49,12 @@ def parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--no-docs", is_flag=True, help="Do not rebuild the Data Docs after the run.")
 @click.option("--no-alert", is_flag=True, help="Record the run but send no alerts or metrics.")
 @click.option(
+    "--alert",
+    "force_alert",
+    is_flag=True,
+    help="Alert and write metrics for a replay too (an --as-of other than today); live incidents stay untouched.",
+)
+@click.option(
     "--dry-run", is_flag=True, help="Print the bytes each checkpoint would scan (BigQuery dry runs); run nothing."
 )
 def run(
@@ -59,6 +65,7 @@ def run(
     as_json: bool,
     no_docs: bool,
     no_alert: bool,
+    force_alert: bool,
     dry_run: bool,
 ) -> int:
     """Run checkpoints (all of them when none are named) and report the results."""
@@ -66,6 +73,8 @@ def run(
     from pipeline_canary.config import load_config
     from pipeline_canary.session import execute
 
+    if no_alert and force_alert:
+        raise click.UsageError("--alert and --no-alert contradict each other; pass one of them")
     config = load_config(config_path)
 
     for name in checkpoints:
@@ -77,7 +86,7 @@ def run(
         list(checkpoints) or None,
         as_of=as_of,
         now=now,
-        alert=not no_alert,
+        alert=False if no_alert else (True if force_alert else None),
         build_docs=False if no_docs else None,
     )
     if as_json:

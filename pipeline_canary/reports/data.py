@@ -105,8 +105,9 @@ def checkpoint_view(
     rows = history(state, canary.name, since=start, limit=HISTORY_SHOWN)
     if not rows:
         rows = history(state, canary.name, limit=1)  # older than the window: still the current status
-    if rows:
-        latest = rows[0]
+    live = [r for r in rows if not r.replay] or rows  # a replay is history, not the current status
+    if live:
+        latest = live[0]
         view.outcome, view.last_run, view.message = latest.outcome.value, latest.now, latest.message
         view.checks = [{**c, "threshold": _describe(c.get("threshold"))} for c in latest.checks]
         view.bytes_processed, view.duration_s = latest.bytes_processed, latest.duration_s

@@ -235,15 +235,18 @@ class Service:
         from pipeline_canary.checkpoints.runner import resolve_clock
         from pipeline_canary.session import default_sinks
 
-        as_of, now = resolve_clock(self.config.pipeline.timezone, self._as_of, now)
+        clock = resolve_clock(self.config.pipeline.timezone, self._as_of, now)
+        as_of, now = clock.as_of, clock.now
         result = RunResult(
             run_id=f"{now.strftime('%Y%m%dT%H%M%SZ')}-{name}-errored",
             as_of=as_of,
             now=now,
             checkpoints=(CheckpointResult.errored(name, reason, duration_s),),
             duration_s=duration_s,
+            replay=clock.replay,
+            now_source=clock.now_source,
         )
-        for sink in default_sinks(alert=True):
+        for sink in default_sinks(alert=result.live):
             try:
                 sink(self.config, result)
             except Exception:

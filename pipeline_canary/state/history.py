@@ -38,7 +38,21 @@ register_schema(
     );
     CREATE INDEX IF NOT EXISTS results_by_checkpoint ON checkpoint_results (checkpoint, now);
     """,
+    # A replay (a run about another game day than the current one) is history, never the live status.
+    columns=(
+        ("runs", "replay", "INTEGER NOT NULL DEFAULT 0"),
+        ("checkpoint_results", "replay", "INTEGER NOT NULL DEFAULT 0"),
+    ),
 )
+_RUN_COLUMNS = ("run_id", "as_of", "now", "outcome", "duration_s", "docs_index", "replay")
+_RESULT_COLUMNS = (
+    "run_id", "checkpoint", "now", "as_of", "outcome", "message", "metrics", "checks", "bytes_processed",
+    "duration_s", "docs_path", "replay",
+)  # fmt: skip
+
+
+def _insert(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,7 @@ class HistoryRow:
     bytes_processed: int | None
     duration_s: float
     docs_path: str | None
+    replay: bool = False
 
 
 def record_run(state: SQLiteState, result: RunResult) -> None:
@@ -61,11 +76,19 @@ def record_run(state: SQLiteState, result: RunResult) -> None:
     now = result.now.isoformat()
     with state.transaction() as conn:
         conn.execute(
-            "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?)",
-            (result.run_id, result.as_of.isoformat(), now, result.outcome.value, result.duration_s, result.docs_index),
+            _insert("runs", _RUN_COLUMNS),
+            (
+                result.run_id,
+                result.as_of.isoformat(),
+                now,
+                result.outcome.value,
+                result.duration_s,
+                result.docs_index,
+                int(result.replay),
+            ),
         )
         conn.executemany(
-            "INSERT OR REPLACE INTO checkpoint_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _insert("checkpoint_results", _RESULT_COLUMNS),
             [
                 (
                     result.run_id,
@@ -79,6 +102,7 @@ def record_run(state: SQLiteState, result: RunResult) -> None:
                     cp.bytes_processed,
                     cp.duration_s,
                     cp.docs_path,
+                    int(result.replay),
                 )
                 for cp in result.checkpoints
             ],
@@ -112,6 +136,7 @@ def history(
             bytes_processed=r["bytes_processed"],
             duration_s=r["duration_s"],
             docs_path=r["docs_path"],
+            replay=bool(r["replay"]),
         )
         for r in state.read().execute(sql, params).fetchall()
     ]

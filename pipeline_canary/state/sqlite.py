@@ -16,10 +16,25 @@ if TYPE_CHECKING:
 
 # Every concern registers its DDL here (module import time); tables are created on first open.
 SCHEMAS: dict[str, str] = {}
+# Columns added after a table first shipped: (table, column, declaration), and DDL that needs them.
+COLUMNS: dict[str, tuple[tuple[str, str, str], ...]] = {}
+AFTER_COLUMNS: dict[str, str] = {}
 
 
-def register_schema(name: str, ddl: str) -> None:
+def register_schema(
+    name: str, ddl: str, *, columns: tuple[tuple[str, str, str], ...] = (), after_columns: str = ""
+) -> None:
+    """``ddl`` (idempotent), then ``columns`` added to state files that predate them, then ``after_columns``."""
     SCHEMAS[name] = ddl
+    COLUMNS[name] = columns
+    AFTER_COLUMNS[name] = after_columns
+
+
+def _add_missing_columns(conn: sqlite3.Connection, columns: tuple[tuple[str, str, str], ...]) -> None:
+    for table, column, declaration in columns:
+        present = {r[1] for r in conn.execute("SELECT * FROM pragma_table_info(?)", (table,)).fetchall()}
+        if column not in present:  # identifiers come from our own registrations, never from input
+            conn.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {declaration}')
 
 
 class SQLiteState:
@@ -55,6 +70,9 @@ class SQLiteState:
         with self._lock:
             for name in missing:
                 conn.executescript(SCHEMAS[name])
+                _add_missing_columns(conn, COLUMNS.get(name, ()))
+                if AFTER_COLUMNS.get(name):
+                    conn.executescript(AFTER_COLUMNS[name])
                 self._created.add(name)
 
     @contextmanager

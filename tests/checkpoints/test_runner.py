@@ -145,6 +145,7 @@ def test_now_with_an_offset_is_kept_in_utc() -> None:
     from pipeline_canary.checkpoints.runner import resolve_clock
 
     eastern = dt.timezone(dt.timedelta(hours=-5))
-    as_of, now = resolve_clock("America/New_York", now=dt.datetime(2026, 2, 8, 22, 30, tzinfo=eastern))
+    clock = resolve_clock("America/New_York", now=dt.datetime(2026, 2, 8, 22, 30, tzinfo=eastern))
+    as_of, now = clock.as_of, clock.now
     assert now == dt.datetime(2026, 2, 9, 3, 30, tzinfo=dt.UTC) and now.tzinfo is dt.UTC
     assert as_of == dt.date(2026, 2, 8)  # the game date is still the pipeline's, not UTC's

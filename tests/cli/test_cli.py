@@ -63,6 +63,8 @@ def test_unknown_checkpoint_and_bad_date_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "known checkpoints: prediction_gap" in proc.stderr
     proc = canary("run", "--as-of", "yesterday", cwd=tmp_path)
     assert proc.returncode == 2 and "2026-02-08" in proc.stderr
+    proc = canary("run", "--alert", "--no-alert", cwd=tmp_path)
+    assert proc.returncode == 2 and "pass one of them" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
@@ -132,3 +134,44 @@ def test_unwritable_state_store_is_a_configuration_error(tmp_path: Path) -> None
         proc = canary(*args)
         assert proc.returncode == 2, (args, proc.stderr)
         assert "[state] path" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_as_of_a_past_day_without_now_uses_the_end_of_that_game_day(
+    seeded: Callable[[str], Path],
+    make_config: Callable[..., object],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Staging-table ages are measured against 23:59:59 New York time on the day, not against today."""
+    import datetime as dt
+
+    from pipeline_canary.warehouse.duckdb import DuckDBWarehouse
+
+    end_of_day = dt.datetime(2026, 2, 9, 4, 59, 59, tzinfo=dt.UTC)
+    config = tmp_path / "canary.toml"
+    runs = {}
+    for scenario in ("healthy", "orphaned-staging"):
+        make_config(seeded(scenario))
+        args = ["run", "orphaned_staging_tables", "--config", str(config), "--as-of", "2026-02-08", "--no-docs"]
+        with pytest.raises(SystemExit):
+            main([*args, "--json"])
+        runs[scenario] = json.loads(capsys.readouterr().out)
+        with pytest.raises(SystemExit):
+            main(args)
+        out = capsys.readouterr().out
+        assert "now 2026-02-09T04:59:59+00:00 (end of the game day)" in out and "replay:" in out
+    for data in runs.values():
+        assert dt.datetime.fromisoformat(data["now"]) == end_of_day
+        assert (data["now_source"], data["replay"]) == ("end_of_game_day", True)
+    # the healthy batch's tables are hours old at the end of 8 February (months old today)
+    assert runs["healthy"]["outcome"] == "passed"
+    warehouse = DuckDBWarehouse(seeded("orphaned-staging"))
+    try:
+        created = [t.created for t in warehouse.tables("nba_predictions") if t.name.startswith("_staging_")]
+    finally:
+        warehouse.close()
+    ages = [(end_of_day - c).total_seconds() / 3600 for c in created if c is not None]
+    [cp] = runs["orphaned-staging"]["checkpoints"]
+    assert cp["outcome"] == "failed"
+    assert cp["metrics"]["oldest_age_hours"] == round(max(ages), 1)
+    assert cp["metrics"]["orphaned_tables"] == len([a for a in ages if a > 24])
