@@ -89,6 +89,10 @@ def enqueue_run(config: CanaryConfig, result: RunResult, *, state: SQLiteState |
                 game_date=game_date,
             )
             transition = incidents.scope(transition, date_less=newest)
+            if newest and game_date:  # the live game day moved on: earlier days' incidents end here
+                ended = incidents.close_past_days(conn, cp.name, before=game_date, now=result.now)
+                transition.incidents += ended.incidents
+                transition.intents += ended.intents
             saved = {i.key: i for i in incidents.save(conn, transition.incidents, transition.dropped)}
             if target.mode == "off":
                 continue

@@ -19,7 +19,7 @@ from pipeline_canary.results import CheckpointResult
 
 SECTION_LIMIT = 2900  # Slack rejects section text of 3,000 characters or more
 HEADER_LIMIT = 150
-_ICON = {"critical": "🔴", "warning": "🟠", "resolved": "✅", "blind": "🙈"}
+_ICON = {"critical": "🔴", "warning": "🟠", "resolved": "✅", "closed": "⏹️", "blind": "🙈"}
 
 
 @dataclass(frozen=True)
@@ -145,9 +145,12 @@ def parent(
     evidence_rows: int = 8,
 ) -> dict[str, Any]:
     """The parent message of an incident, as first posted and as edited on every run."""
-    resolved = incident.status == "resolved"
-    icon = _ICON["resolved"] if resolved else _ICON["blind"] if incident.check == BLIND else _ICON[incident.severity]
-    label = "RESOLVED" if resolved else incident.severity.upper()
+    resolved = incident.status in ("resolved", "closed")
+    closed = incident.status == "closed"
+    icon = (
+        _ICON[incident.status] if resolved else _ICON["blind"] if incident.check == BLIND else _ICON[incident.severity]
+    )
+    label = "ENDED UNRESOLVED" if closed else "RESOLVED" if resolved else incident.severity.upper()
     head = f"{icon} {label} · {title(incident, info)}"[:HEADER_LIMIT]
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": head, "emoji": True}}]
     what = [info.description] if info.description else []
@@ -157,9 +160,12 @@ def parent(
         value_line = f"*Errored runs:* {incident.runs}"
     else:
         value_line = f"*Observed:* {_num(incident.last_value)}   *Threshold:* {esc(incident.threshold or '-')}"
-    status = (
-        f"resolved {_when(incident.resolved_at)}" if resolved else f"failing since {_when(incident.first_failed_at)}"
-    )
+    if closed:
+        status = f"game day {incident.game_date} over at {_when(incident.resolved_at)}, never passed"
+    elif resolved:
+        status = f"resolved {_when(incident.resolved_at)}"
+    else:
+        status = f"failing since {_when(incident.first_failed_at)}"
     facts = [
         value_line,
         f"*Status:* {status}   *Runs:* {incident.runs}   *Latest:* {_when(incident.last_seen_at)}",
@@ -180,7 +186,12 @@ def parent(
 
 def reply(incident: Incident, info: CanaryInfo, reason: str, *, standalone: bool = False) -> dict[str, Any]:
     """A thread reply (or, in webhook mode, a standalone follow-up that names the incident)."""
-    if incident.status == "resolved":
+    if incident.status == "closed":
+        body = (
+            f"{_ICON['closed']} Game day {incident.game_date} is over and this never passed "
+            f"({incident.runs} failing runs, last value {_num(incident.last_value)}): closing it unresolved"
+        )
+    elif incident.status == "resolved":
         body = f"{_ICON['resolved']} Resolved at {_when(incident.resolved_at)} after {incident.runs} failing runs"
         if incident.check != BLIND:
             body += f" (last failing value {_num(incident.last_value)})"

@@ -26,7 +26,7 @@ from pipeline_canary.results import CheckpointResult, CheckResult, Outcome
 from pipeline_canary.state.sqlite import SQLiteState, register_schema
 
 BLIND = "canary_blind"
-Status = Literal["pending", "open", "resolved"]
+Status = Literal["pending", "open", "resolved", "closed"]  # closed: its game day ended, never passing
 IntentKind = Literal["open", "update", "reply", "resolve"]
 
 
@@ -74,7 +74,8 @@ class Incident:
 
     @property
     def key(self) -> str:
-        return f"{self.checkpoint}/{self.check}"
+        """Unique among current incidents: one per (checkpoint, check, game date)."""
+        return f"{self.checkpoint}/{self.check}@{self.game_date or ''}"
 
 
 @dataclass(frozen=True)
@@ -310,6 +311,24 @@ def drop_stale_pending(conn: Any, checkpoint: str, before: dt.date) -> None:
     )
 
 
+def close_past_days(conn: Any, checkpoint: str, before: dt.date, now: dt.datetime) -> Transition:
+    """Close the open incidents about game days before ``before``: no live run will check those days again.
+
+    They never passed, so they are ``closed``, not resolved; each gets a last reply saying so. (A
+    replay of that day with ``--alert`` cannot reopen them: replays never touch live incidents.)
+    """
+    rows = conn.execute(
+        "SELECT * FROM alert_incidents WHERE checkpoint = ? AND status = 'open' AND game_date < ?",
+        (checkpoint, before.isoformat()),
+    ).fetchall()
+    out = Transition()
+    for row in rows:
+        incident = replace(_from_row(row), status="closed", resolved_at=now)
+        out.incidents.append(incident)
+        out.intents.append(Intent("resolve", incident, "game day over"))
+    return out
+
+
 def save(conn: Any, incidents: Iterable[Incident], dropped: Iterable[Incident] = ()) -> list[Incident]:
     """Insert or update incidents (inside the caller's transaction); returns them with their ids."""
     for gone in dropped:
@@ -334,8 +353,8 @@ def set_parent(conn: Any, incident_id: int, outbox_id: int) -> None:
 
 
 def list_incidents(state: SQLiteState, *, open_only: bool = False, limit: int = 500) -> list[Incident]:
-    """Open and resolved incidents (never pending streaks), newest first."""
-    statuses = ("open",) if open_only else ("open", "resolved")
+    """Open, resolved and closed incidents (never pending streaks), newest first."""
+    statuses = ("open",) if open_only else ("open", "resolved", "closed")
     marks = ", ".join("?" * len(statuses))
     rows = (
         state.read()

@@ -103,6 +103,9 @@ class FeatureContamination(Canary):
         "value; such rows are blocked by the quality gate and poison training data."
     )
     severity = "warning"
+    # A rolling window ending at the as-of date, not one game day: a contamination that lasts a week
+    # is one incident (announced once, followed up), not a new parent message every day.
+    about_game_day = False
     runbook = (
         "Look at the most-defaulted features below and the upstream processors that feed them "
         "(phase 4 precompute: composite factors, opponent defense, team context); re-run Phase 4 "

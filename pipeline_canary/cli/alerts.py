@@ -116,7 +116,8 @@ def status(config_path: str | None, show_all: bool, as_json: bool) -> int:
     for i in found:
         since = i.first_failed_at.isoformat(timespec="minutes")
         click.echo(
-            f"  [{i.status}] {i.severity:<8} {i.checkpoint}/{i.check}  since {since}  runs {i.runs}  "
+            f"  [{i.status}] {i.severity:<8} {i.checkpoint}/{i.check}"
+            f"{f'  game day {i.game_date}' if i.game_date else ''}  since {since}  runs {i.runs}  "
             f"latest {i.last_value}  → {i.channel}"
         )
     counts = outbox.counts(state)
@@ -171,4 +172,4 @@ def _incident(i: object) -> dict[str, object]:
     from dataclasses import asdict
 
     data = asdict(i)  # type: ignore[call-overload]
-    return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in data.items()}
+    return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in data.items()}

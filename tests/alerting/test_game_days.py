@@ -92,18 +92,32 @@ def test_a_result_advances_only_the_incidents_about_its_game_day(
     incident, healthy = real_results["incident"], real_results["healthy"]
     gap = (incident.get("prediction_gap"),)
     alert_sink(config, replace(at(incident, NOW), checkpoints=gap))
-    next_day = replace(at(incident, NOW + DAY), as_of=AS_OF + DAY, checkpoints=gap)
-    alert_sink(config, next_day)
-    opened = list_incidents(open_state(config), open_only=True)
-    assert sorted(i.game_date for i in opened if i.game_date) == [AS_OF, AS_OF + DAY]
-    assert len(slack.parents()) == 2
+    # 8 Feb fixed by a backfill, seen by a replay: resolves 8 Feb's incident and nothing else
+    fixed = replace(at(healthy, NOW + dt.timedelta(hours=1)), replay=True)
+    alert_sink(config, replace(fixed, checkpoints=(healthy.get("prediction_gap"),)))
+    [resolved] = list_incidents(open_state(config))
+    assert (resolved.status, resolved.game_date, resolved.check) == ("resolved", AS_OF, "no_prediction_gap")
+    assert len(slack.parents()) == 1
 
-    backfilled = replace(at(healthy, NOW + DAY + dt.timedelta(hours=1)), replay=True)  # 8 Feb, fixed later
-    alert_sink(config, replace(backfilled, checkpoints=(healthy.get("prediction_gap"),)))
-    still_open = list_incidents(open_state(config), open_only=True)
-    assert [i.game_date for i in still_open] == [AS_OF + DAY]
-    [resolved] = [i for i in list_incidents(open_state(config)) if i.status == "resolved"]
-    assert resolved.game_date == AS_OF and resolved.check == "no_prediction_gap"
+
+def test_an_incident_ends_unresolved_when_its_game_day_is_over(
+    slack: SlackServer, alert_config: Callable[..., CanaryConfig], real_results: dict[str, RunResult]
+) -> None:
+    """No live run checks 8 Feb once 9 Feb is the game day: its incident closes, never called resolved."""
+    config = alert_config()
+    incident = real_results["incident"]
+    gap = (incident.get("prediction_gap"),)
+    alert_sink(config, replace(at(incident, NOW), checkpoints=gap))
+    alert_sink(config, replace(at(incident, NOW + DAY), as_of=AS_OF + DAY, checkpoints=gap))
+    by_day = {i.game_date: i for i in list_incidents(open_state(config))}
+    assert (by_day[AS_OF].status, by_day[AS_OF + DAY].status) == ("closed", "open")
+    first, second = slack.parents()
+    [last_word] = slack.replies(first)
+    assert "Game day 2026-02-08 is over and this never passed" in last_word.text
+    assert "Resolved" not in last_word.text and not slack.replies(second)
+    assert "ENDED UNRESOLVED" in json.dumps(first.edits[-1])  # the parent says so too (token mode)
+    alert_sink(config, replace(at(incident, NOW + DAY + dt.timedelta(hours=1)), as_of=AS_OF + DAY, checkpoints=gap))
+    assert len(slack.replies(first)) == 1  # closed once, never re-posted
 
 
 OLD_SCHEMA = """
@@ -139,5 +153,5 @@ def test_a_state_file_from_before_game_dates_keeps_its_incidents_and_history(
     assert not list_incidents(state, open_only=True)
     alert_sink(config, at(real_results["incident"], NOW + DAY))  # two incidents for one check, one per day
     alert_sink(config, replace(at(real_results["incident"], NOW + 2 * DAY), as_of=AS_OF + DAY))
-    days = [i.game_date for i in list_incidents(state, open_only=True) if i.checkpoint == "prediction_gap"]
-    assert sorted(days) == [AS_OF, AS_OF + DAY]
+    days = {i.game_date: i.status for i in list_incidents(state) if i.checkpoint == "prediction_gap"}
+    assert days == {AS_OF: "closed", AS_OF + DAY: "open"}  # one per day; 8 Feb ended when 9 Feb went live
