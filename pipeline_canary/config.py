@@ -44,6 +44,39 @@ class WarehouseConfig(_Section):
     api_endpoint: str | None = None
     timeout_s: float = Field(default=60.0, gt=0)
     max_bytes_billed: int | None = Field(default=None, gt=0)
+    # DuckDB keeps no creation times: a table (dataset, table_name, created_at) or a query returning
+    # dataset, table name and creation time. Neither: the demo's _canary_meta.table_created, if present.
+    created_table: str | None = None
+    created_query: str | None = None
+
+    @field_validator("created_table")
+    @classmethod
+    def _created_table(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ref = TableRef.parse(value)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+            if ref.project is not None:
+                raise ValueError(f"{value!r}: a DuckDB table is schema.table, without a project")
+        return value
+
+    @field_validator("created_query")
+    @classmethod
+    def _created_query(cls, value: str | None) -> str | None:
+        from pipeline_canary.warehouse.duckdb_created import check_query
+
+        return None if value is None else check_query(value)
+
+    @model_validator(mode="after")
+    def _created_source(self) -> WarehouseConfig:
+        if self.created_table is not None and self.created_query is not None:
+            raise ValueError("set created_table or created_query, not both")
+        if self.backend != "duckdb" and (self.created_table is not None or self.created_query is not None):
+            raise ValueError(
+                "created_table and created_query apply to the duckdb backend only (BigQuery reports creation times)"
+            )
+        return self
 
 
 class PipelineConfig(_Section):

@@ -6,6 +6,7 @@
     ├── WarehouseError               the warehouse could not answer (the check is ``errored``)
     │   ├── TableNotFoundError       a table or dataset does not exist
     │   ├── PermissionDeniedError    the credentials lack a permission
+    │   ├── NoCreationTimesError     the warehouse cannot tell when tables were created (says how to fix)
     │   └── WarehouseTimeoutError    the warehouse did not answer in time
     ├── DeliveryError                an alert or metric could not be delivered (retried later)
     ├── MissingDependencyError       a Python package or DuckDB extension is not installed (says which)
@@ -44,6 +45,14 @@ class TableNotFoundError(WarehouseError):
 
 class PermissionDeniedError(WarehouseError):
     """The credentials lack a permission the check needs."""
+
+
+class NoCreationTimesError(WarehouseError):
+    """The warehouse has no (working) source of table creation times; ``fix`` says how to configure one."""
+
+    def __init__(self, message: str, fix: str) -> None:
+        super().__init__(f"{message}: {fix}")
+        self.fix = fix
 
 
 class WarehouseTimeoutError(WarehouseError):

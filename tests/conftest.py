@@ -36,16 +36,19 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
 
 @pytest.fixture
 def make_config(tmp_path: Path) -> Callable[..., CanaryConfig]:
-    """``make_config(warehouse_path, copy=False, **sections)`` -> a config with its own GX project."""
+    """``make_config(warehouse_path, copy=False, extra="", warehouse_keys="")`` -> a config with its own GX project.
 
-    def make(warehouse: Path, *, copy: bool = False, extra: str = "") -> CanaryConfig:
+    ``extra`` is TOML appended after the other sections; ``warehouse_keys`` goes into ``[warehouse]``.
+    """
+
+    def make(warehouse: Path, *, copy: bool = False, extra: str = "", warehouse_keys: str = "") -> CanaryConfig:
         if copy:
             target = tmp_path / warehouse.name
             shutil.copy(warehouse, target)
             warehouse = target
         path = tmp_path / "canary.toml"
         path.write_text(
-            f'[warehouse]\nbackend = "duckdb"\npath = "{warehouse}"\n'
+            f'[warehouse]\nbackend = "duckdb"\npath = "{warehouse}"\n{warehouse_keys}'
             f'[gx]\nproject_dir = "{tmp_path / "gx"}"\nbuild_docs = false\n'
             f'[state]\npath = "{tmp_path / "state.sqlite"}"\n{extra}',
             encoding="utf-8",

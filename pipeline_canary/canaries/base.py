@@ -83,11 +83,16 @@ class CheckContext:
 
 @dataclass
 class Observation:
-    """What a canary saw: one row of metrics and, for people, evidence rows."""
+    """What a canary saw: one row of metrics and, for people, evidence rows.
+
+    ``error`` says why the canary cannot judge what it saw (the checkpoint is ``errored``, its
+    metrics and evidence kept); ``skip_reason`` why there was nothing to judge.
+    """
 
     metrics: dict[str, float | None]
     evidence: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     skip_reason: str | None = None
+    error: str | None = None
     summary: str = ""
 
 

@@ -3,6 +3,10 @@
 Workers write ``_staging_{batch_id}_{worker_id}`` tables that the coordinator merges and deletes;
 failed consolidations keep them, and hundreds piled up. A table is orphaned when its creation time
 is more than ``max_age_hours`` before the run's "now" (the pipeline's own cleanup rule).
+
+A table whose creation time the warehouse cannot tell is never counted as young: when no staging
+table has one the checkpoint is ``errored`` (naming the tables and the missing source), and when
+some lack one it warns, naming them.
 """
 
 from __future__ import annotations
@@ -15,8 +19,11 @@ from typing import Any
 from pydantic import Field
 
 from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Headline, Observation, Settings, register
+from pipeline_canary.errors import NoCreationTimesError
 from pipeline_canary.results import Threshold
-from pipeline_canary.warehouse.base import TableInfo
+from pipeline_canary.warehouse.base import TableInfo, Warehouse
+
+NAMES_IN_MESSAGE = 10  # tables named in a message; the evidence lists up to evidence_limit
 
 _BATCH = re.compile(  # matched from the end of the prefix: Pattern.match(name, len(prefix))
     r"(?P<batch>"
@@ -107,7 +114,13 @@ class OrphanedStagingTables(Canary):
                 metric="orphaned_tables",
                 threshold=Threshold(max=settings.max_orphans, level="fail"),
                 description=f"staging tables older than {settings.max_age_hours:g} h",
-            )
+            ),
+            CheckSpec(
+                name="no_unknown_age_tables",
+                metric="unknown_age_tables",
+                threshold=Threshold(max=0, level="warn"),
+                description="staging tables whose creation time the warehouse cannot tell (never counted as young)",
+            ),
         ]
 
     def collect(self, ctx: CheckContext, settings: Any) -> Observation:
@@ -119,6 +132,20 @@ class OrphanedStagingTables(Canary):
         unknown = [s for s in staging if s.age_hours is None]
         oldest = max((s.age_hours for s in orphans if s.age_hours is not None), default=0.0)
         batches = sorted({s.batch_id for s in orphans if s.batch_id})
+        dataset = ctx.pipeline.staging_dataset
+        summary = (
+            f"{len(orphans)} of {len(staging)} staging tables in {dataset} are older than {settings.max_age_hours:g} h"
+        )
+        error = None
+        if unknown:
+            names = name_list([s.info.name for s in unknown])
+            if len(unknown) == len(staging):
+                error = (
+                    f"no creation time for any of the {len(staging)} staging tables in {dataset}, so none can be "
+                    f"judged orphaned or not ({names}); {creation_time_problem(ctx.warehouse)}"
+                )
+            else:
+                summary += f"; {len(unknown)} have no creation time and could not be judged: {names}"
         return Observation(
             metrics={
                 "staging_tables": len(staging),
@@ -131,8 +158,21 @@ class OrphanedStagingTables(Canary):
                 "orphaned_tables": [s.to_row() for s in orphans[: settings.evidence_limit]],
                 "unknown_age_tables": [s.to_row() for s in unknown[: settings.evidence_limit]],
             },
-            summary=(
-                f"{len(orphans)} of {len(staging)} staging tables in {ctx.pipeline.staging_dataset} "
-                f"are older than {settings.max_age_hours:g} h"
-            ),
+            summary=summary,
+            error=error,
         )
+
+
+def name_list(names: list[str], limit: int = NAMES_IN_MESSAGE) -> str:
+    """``a, b, c`` or ``a, b, ... and 7 more``: a bounded list for messages."""
+    shown = ", ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
+
+
+def creation_time_problem(warehouse: Warehouse) -> str:
+    """Why ``warehouse`` knows no creation times, with the fix where it has one."""
+    try:
+        source = warehouse.creation_time_source()
+    except NoCreationTimesError as exc:
+        return str(exc)
+    return f"the creation-time source ({source}) has no row for them; make it record every staging table"

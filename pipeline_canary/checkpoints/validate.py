@@ -22,6 +22,16 @@ def validate(project: GXProject, collected: Collected, run_id: str, run_time: dt
     spent, scanned = collected.duration_s, collected.bytes_processed
     if obs is None:
         return CheckpointResult.errored(canary.name, f"could not run: {collected.error}", spent, scanned)
+    if obs.error:
+        return CheckpointResult(
+            name=canary.name,
+            outcome=Outcome.ERRORED,
+            message=f"could not run: {obs.error}",
+            metrics=obs.metrics,
+            evidence=obs.evidence,
+            duration_s=spent,
+            bytes_processed=scanned,
+        )
     if obs.skip_reason:
         return CheckpointResult.skipped(canary.name, f"skipped: {obs.skip_reason}", spent, scanned)
     started = time.perf_counter()

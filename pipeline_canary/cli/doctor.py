@@ -2,7 +2,8 @@
 
 Checks, in order: the configuration loads; BigQuery credentials are present; the warehouse answers
 (seconds, not the client's default minutes); every configured pipeline table exists with the columns
-the checkpoints read; the staging dataset can be listed; queries can be run (BigQuery: a dry run,
+the checkpoints read; the staging dataset can be listed; the warehouse knows when tables were
+created (DuckDB keeps no creation times: a source must be configured); queries can be run (BigQuery: a dry run,
 which needs bigquery.jobs.create and read access to the table but bills nothing).
 Exit 0 when everything is fine, 2 otherwise.
 """
@@ -19,7 +20,13 @@ import click
 
 from pipeline_canary.cli.exit_codes import ExitCode
 from pipeline_canary.dependencies import from_module_not_found
-from pipeline_canary.errors import CanaryError, MissingDependencyError, PermissionDeniedError, TableNotFoundError
+from pipeline_canary.errors import (
+    CanaryError,
+    MissingDependencyError,
+    NoCreationTimesError,
+    PermissionDeniedError,
+    TableNotFoundError,
+)
 
 if TYPE_CHECKING:
     from pipeline_canary.config import CanaryConfig
@@ -69,7 +76,7 @@ class Doctor:
         """Run one step; a failure, ours or not, becomes a finding with its fix (never a traceback) and None."""
         try:
             return action()
-        except MissingDependencyError as exc:
+        except (MissingDependencyError, NoCreationTimesError) as exc:  # errors that carry their own fix
             self.add(check, False, str(exc).removesuffix(f": {exc.fix}"), exc.fix)
         except CanaryError as exc:
             self.add(check, False, str(exc), fix(exc))
@@ -117,6 +124,7 @@ class Doctor:
             for key, columns in REQUIRED_COLUMNS.items():
                 self._table(warehouse, key, columns)
             self._staging(warehouse)
+            self._creation_times(warehouse)
         return self.findings
 
     def _today(self) -> dt.date:
@@ -218,6 +226,14 @@ class Doctor:
                 if isinstance(exc, PermissionDeniedError)
                 else f"set pipeline.staging_dataset to the dataset the prediction workers write {prefix}* tables to"
             ),
+        )
+
+    def _creation_times(self, warehouse: Warehouse) -> None:
+        """orphaned_staging_tables and staging cleanup judge tables by age: the warehouse must know it."""
+        self.attempt(
+            "creation times",
+            warehouse.creation_time_source,
+            lambda exc: "see the message above",
         )
 
 

@@ -13,18 +13,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pipeline_canary.errors import WarehouseError
+from pipeline_canary.errors import NoCreationTimesError, WarehouseError
 from pipeline_canary.staging.plan import Candidate
 from pipeline_canary.staging.sweep import GONE, RECREATED
-from pipeline_canary.warehouse.duckdb import META_SCHEMA, META_TABLE, DuckDBWarehouse
+from pipeline_canary.warehouse.duckdb import DuckDBWarehouse
+from pipeline_canary.warehouse.duckdb_created import DEFAULT_TABLE, quoted
 
 
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    return value if value is None or value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 class DuckDBTarget:
@@ -39,13 +36,19 @@ class DuckDBTarget:
                 (schema, name)
                 for schema, name in self.conn.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
             }
-            self.has_meta = (META_SCHEMA, "table_created") in self.tables
-            self.created: dict[tuple[str, str], dt.datetime | None] = {}
-            if self.has_meta:
-                rows = self.conn.execute(
-                    f"SELECT dataset, table_name, max(created_at) FROM {META_TABLE} GROUP BY ALL"
-                ).fetchall()
-                self.created = {(d, t): _aware(c) for d, t, c in rows}
+            source = warehouse.created_source
+            # Only the demo's own table is kept in step with drops; a configured source is the user's.
+            self.has_meta = source.is_default_table and (DEFAULT_TABLE.dataset, DEFAULT_TABLE.name) in self.tables
+            self.conn.execute("BEGIN TRANSACTION")  # a configured query runs here, on a read-write connection
+            try:
+                created = source.read(self.conn, self.tables, str(warehouse.path))
+            finally:
+                self.conn.execute("ROLLBACK")
+            # No source: no creation times, so no table here matches a candidate's and none is dropped.
+            self.created: dict[tuple[str, str], dt.datetime] = created or {}
+        except NoCreationTimesError:
+            self.conn.close()
+            raise
         except duckdb.Error as exc:
             raise WarehouseError(
                 f"cannot open DuckDB {warehouse.path} for writing: {exc}. Is another process using it?"
@@ -65,7 +68,8 @@ class DuckDBTarget:
                 self.conn.execute(f"DROP TABLE {_quote(key[0])}.{_quote(key[1])}")
                 if self.has_meta:
                     self.conn.execute(
-                        f"DELETE FROM {META_TABLE} WHERE dataset = $d AND table_name = $t", {"d": key[0], "t": key[1]}
+                        f"DELETE FROM {quoted(DEFAULT_TABLE)} WHERE dataset = $d AND table_name = $t",
+                        {"d": key[0], "t": key[1]},
                     )
             except BaseException:
                 self.conn.execute("ROLLBACK")

@@ -21,8 +21,10 @@ def connect(config: WarehouseConfig, *, read_only: bool = True, partitioned_tabl
     """
     if config.backend == "duckdb":
         from pipeline_canary.warehouse.duckdb import DuckDBWarehouse
+        from pipeline_canary.warehouse.duckdb_created import CreatedSource
 
-        return DuckDBWarehouse(config.path, read_only=read_only)
+        created = CreatedSource.from_config(config.created_table, config.created_query)
+        return DuckDBWarehouse(config.path, read_only=read_only, created=created)
     if config.backend == "bigquery":
         from pipeline_canary.warehouse.bigquery import BigQueryWarehouse
 

@@ -106,6 +106,10 @@ class Warehouse(ABC):
     def tables(self, dataset: str, project: str | None = None) -> list[TableInfo]:
         """List the tables of ``dataset`` with creation times; TableNotFoundError if absent."""
 
+    def creation_time_source(self) -> str:
+        """Where ``tables`` gets creation times from, for people; NoCreationTimesError (with its fix) if nowhere."""
+        return f"{self.name} reports every table's creation time"
+
     @abstractmethod
     def drop(self, table: TableRef) -> None:
         """Drop ``table``. Callers (staging cleanup) own every guard; this only drops."""

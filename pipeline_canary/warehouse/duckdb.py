@@ -1,35 +1,38 @@
 """The embedded default backend: a local DuckDB file holding copies of the pipeline's tables.
 
-Datasets are DuckDB schemas. DuckDB keeps no table creation time, so the demo seeder (and anything
-else that creates tables here) records it in ``_canary_meta.table_created``.
+Datasets are DuckDB schemas. DuckDB keeps no table creation time: the backend reads them from the
+source ``[warehouse]`` configures (``created_table`` or ``created_query``; see
+:mod:`pipeline_canary.warehouse.duckdb_created`), by default ``_canary_meta.table_created``, which
+the demo seeder fills. Without a source every table's age is unknown.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pipeline_canary.dependencies import from_duckdb
-from pipeline_canary.errors import CanaryError, TableNotFoundError, WarehouseError
+from pipeline_canary.errors import CanaryError, NoCreationTimesError, TableNotFoundError, WarehouseError
 from pipeline_canary.schema.model import Field
 from pipeline_canary.warehouse.base import QueryResult, TableInfo, TableRef, Warehouse
+from pipeline_canary.warehouse.duckdb_created import DEFAULT_TABLE, FIX, CreatedSource, CreatedTimes, quoted
 from pipeline_canary.warehouse.duckdb_types import duckdb_to_field
 from pipeline_canary.warehouse.sql import translate
 
-META_SCHEMA = "_canary_meta"
-META_TABLE = f"{META_SCHEMA}.table_created"
+META_SCHEMA = DEFAULT_TABLE.dataset
+META_TABLE = f"{META_SCHEMA}.{DEFAULT_TABLE.name}"
 
 
 class DuckDBWarehouse(Warehouse):
     name: ClassVar[str] = "duckdb"
     sqlglot_dialect: ClassVar[str] = "duckdb"
 
-    def __init__(self, path: str | Path, *, read_only: bool = True) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = True, created: CreatedSource | None = None) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        self.created_source = created or CreatedSource()
         self._conn: Any = None
         self._lock = threading.Lock()
 
@@ -93,32 +96,43 @@ class DuckDBWarehouse(Warehouse):
         with self._lock:
             conn = self._connect()
             try:
-                listed, schemas, created = self._catalog(conn, dataset)
+                listed, schemas, created = self._catalog(conn)
             except duckdb.Error as exc:
                 message = f"cannot list dataset {dataset} in DuckDB {self.path}: {_first_line(exc)}"
                 raise self._error(exc, message) from exc
         if dataset not in schemas:
             raise TableNotFoundError(f"dataset {dataset} not found in DuckDB {self.path}")
+        known = created or {}
         return [
-            TableInfo(dataset=dataset, name=name, created=_aware(created.get(name)), rows=size, bytes=None)
+            TableInfo(dataset=dataset, name=name, created=known.get((schema, name)), rows=size, bytes=None)
             for schema, name, size in listed
             if schema == dataset
         ]
 
-    @staticmethod
-    def _catalog(conn: Any, dataset: str) -> tuple[list[Any], set[str], dict[str, dt.datetime]]:
+    def _catalog(self, conn: Any) -> tuple[list[Any], set[str], CreatedTimes | None]:
         listed = conn.execute(
             "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() ORDER BY table_name"
         ).fetchall()
         schemas = {r[0] for r in conn.execute("SELECT schema_name FROM duckdb_schemas()").fetchall()}
-        created: dict[str, dt.datetime] = {}
-        if any(r[0] == META_SCHEMA and r[1] == "table_created" for r in listed):
-            for schema, name, when in conn.execute(
-                f"SELECT dataset, table_name, max(created_at) FROM {META_TABLE} GROUP BY ALL"
-            ).fetchall():
-                if schema == dataset:
-                    created[name] = when
+        created = self.created_source.read(conn, {(r[0], r[1]) for r in listed}, str(self.path))
         return listed, schemas, created
+
+    def creation_time_source(self) -> str:
+        import duckdb
+
+        with self._lock:
+            conn = self._connect()
+            try:
+                _, _, created = self._catalog(conn)
+            except duckdb.Error as exc:
+                raise self._error(exc, f"cannot read the catalog of DuckDB {self.path}: {_first_line(exc)}") from exc
+        if created is None:
+            raise NoCreationTimesError(
+                f"DuckDB keeps no table creation times, and {self.path} has no {DEFAULT_TABLE} (the default "
+                "source, written by `canary demo`): every table's age is unknown",
+                FIX,
+            )
+        return f"{self.created_source.describe()}: {len(created)} tables"
 
     def drop(self, table: TableRef) -> None:
         import duckdb
@@ -130,10 +144,11 @@ class DuckDBWarehouse(Warehouse):
             try:
                 with duckdb.connect(str(self.path), read_only=False) as rw:
                     rw.execute(f'DROP TABLE "{table.dataset}"."{table.name}"')
-                    rw.execute(
-                        f"DELETE FROM {META_TABLE} WHERE dataset = $d AND table_name = $t",
-                        {"d": table.dataset, "t": table.name},
-                    )
+                    if self.created_source.is_default_table and _exists(rw, DEFAULT_TABLE):
+                        rw.execute(
+                            f"DELETE FROM {quoted(DEFAULT_TABLE)} WHERE dataset = $d AND table_name = $t",
+                            {"d": table.dataset, "t": table.name},
+                        )
             except duckdb.CatalogException as exc:
                 raise TableNotFoundError(f"table {table} not found in DuckDB {self.path}") from exc
             except duckdb.Error as exc:
@@ -160,10 +175,9 @@ class DuckDBWarehouse(Warehouse):
                 self._conn = None
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+def _exists(conn: Any, table: TableRef) -> bool:
+    rows = conn.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
+    return (table.dataset, table.name) in {(r[0], r[1]) for r in rows}
 
 
 def _first_line(exc: BaseException) -> str:

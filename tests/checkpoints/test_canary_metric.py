@@ -55,12 +55,12 @@ def test_validates_through_a_gx_checkpoint(tmp_path: Path, observed: float, pass
     # dates when no run time was given, and every checkpoint of such a run failed.
     result = project.run(
         project.checkpoint(canary, settings),
-        pd.DataFrame([{"orphaned_tables": observed}]),
+        pd.DataFrame([{"orphaned_tables": observed, "unknown_age_tables": 0.0}]),
         "20260208T230000Z-4570ad4a",
         when,
     )
     identifier, validation = next(iter(result.run_results.items()))
     assert identifier.run_id.run_time == when
     assert validation.success is passed
-    (check,) = validation.results
+    (check,) = [r for r in validation.results if r.expectation_config.kwargs["column"] == "orphaned_tables"]
     assert check.result["observed_value"] == observed

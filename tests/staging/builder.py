@@ -39,18 +39,22 @@ def _q(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def build_warehouse(path: Path, tables: list[tuple[str, str, dt.datetime | None]]) -> Path:
-    """Create ``tables`` (schema, name, created) with 3 rows each, recording creation times in meta."""
+def build_warehouse(path: Path, tables: list[tuple[str, str, dt.datetime | None]], *, meta: bool = True) -> Path:
+    """Create ``tables`` (schema, name, created) with 3 rows each, recording creation times in meta.
+
+    ``meta=False``: no ``_canary_meta`` at all, as in a warehouse the demo did not build.
+    """
     with duckdb.connect(str(path)) as conn:
-        conn.execute("CREATE SCHEMA IF NOT EXISTS _canary_meta")
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS _canary_meta.table_created "
-            "(dataset VARCHAR, table_name VARCHAR, created_at TIMESTAMPTZ)"
-        )
+        if meta:
+            conn.execute("CREATE SCHEMA IF NOT EXISTS _canary_meta")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS _canary_meta.table_created "
+                "(dataset VARCHAR, table_name VARCHAR, created_at TIMESTAMPTZ)"
+            )
         for schema, name, created in tables:
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(schema)}")
             conn.execute(f"CREATE TABLE {_q(schema)}.{_q(name)} AS SELECT range AS i FROM range(3)")
-            if created is not None:
+            if meta and created is not None:
                 conn.execute("INSERT INTO _canary_meta.table_created VALUES (?, ?, ?)", [schema, name, created])
     return path
 

@@ -12,11 +12,13 @@ import pytest
 
 from pipeline_canary.errors import ConfigError, WarehouseError
 from pipeline_canary.staging.audit import AuditLog, audit_rows, current_actor
-from pipeline_canary.staging.plan import Candidate, build_plan
+from pipeline_canary.staging.plan import UNKNOWN_AGE, Candidate, build_plan
 from pipeline_canary.staging.sweep import GONE, RECREATED, GenericTarget, sweep
 from pipeline_canary.state.sqlite import SQLiteState
+from pipeline_canary.warehouse.base import TableInfo
 from pipeline_canary.warehouse.duckdb import DuckDBWarehouse
-from tests.staging.builder import DAY, NOW, ORPHANS, SURVIVORS, snapshot
+from pipeline_canary.warehouse.duckdb_created import CreatedSource
+from tests.staging.builder import DAY, NOW, ORPHANS, SURVIVORS, build_warehouse, default_tables, snapshot
 
 Names = Callable[[Path], set[tuple[str, str]]]
 
@@ -180,3 +182,57 @@ def test_a_list_only_plan_cannot_be_executed(small_warehouse: Path) -> None:
     with pytest.raises(ConfigError, match="cutoff under"):
         sweep(wh, plan, execute=True)
     assert snapshot(small_warehouse) == before
+
+
+def test_without_a_creation_time_source_nothing_is_dropped(tmp_path: Path, table_names: Names) -> None:
+    path = build_warehouse(tmp_path / "no-meta.duckdb", default_tables(), meta=False)
+    before = table_names(path)
+    wh = DuckDBWarehouse(path)
+    plan = plan_for(wh)
+    assert plan.candidates == () and len(plan.skipped) == 10
+    assert {s.reason for s in plan.skipped if s.name in ORPHANS} == {UNKNOWN_AGE}
+    # even a plan made while the times were known is not carried out once they are not
+    stale = build_plan(
+        [TableInfo("nba_predictions", n, NOW - 3 * DAY) for n in ORPHANS],
+        dataset="nba_predictions",
+        prefix="_staging_",
+        older_than=DAY,
+        now=NOW,
+    )
+    for target in (None, GenericTarget(wh, "drop", None)):
+        result = sweep(wh, stale, execute=True, target=target)
+        assert result.dropped == 0 and {o.detail for o in result.outcomes} == {RECREATED}
+    wh.close()
+    assert table_names(path) == before
+
+
+def test_a_table_of_unknown_age_among_known_orphans_is_kept(small_warehouse: Path, table_names: Names) -> None:
+    with duckdb.connect(str(small_warehouse)) as conn:
+        conn.execute("DELETE FROM _canary_meta.table_created WHERE table_name = ?", [ORPHANS[0]])
+    wh = DuckDBWarehouse(small_warehouse)
+    result = sweep(wh, plan_for(wh), execute=True)
+    assert result.dropped == 4 and ("nba_predictions", ORPHANS[0]) in table_names(small_warehouse)
+    assert next(s.reason for s in result.plan.skipped if s.name == ORPHANS[0]) == UNKNOWN_AGE
+
+
+@pytest.mark.parametrize("generic", [False, True], ids=["duckdb-target", "generic-target"])
+def test_a_configured_source_drives_the_sweep_and_is_left_as_it_was(
+    tmp_path: Path, table_names: Names, generic: bool
+) -> None:
+    tables = default_tables()
+    path = build_warehouse(tmp_path / "own-log.duckdb", tables, meta=False)
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("CREATE SCHEMA ops")
+        conn.execute("CREATE TABLE ops.created (dataset VARCHAR, table_name VARCHAR, created_at TIMESTAMPTZ)")
+        conn.executemany("INSERT INTO ops.created VALUES (?, ?, ?)", [list(t) for t in tables])
+        log_before = conn.execute("SELECT count(*) FROM ops.created").fetchone()
+    before = table_names(path)
+    wh = DuckDBWarehouse(path, created=CreatedSource.from_config("ops.created", None))
+    target = GenericTarget(wh, "drop", None) if generic else None
+    result = sweep(wh, plan_for(wh), execute=True, target=target)
+    wh.close()
+    assert result.dropped == 5 and result.failed == 0, result.outcomes
+    assert before - table_names(path) == {("nba_predictions", n) for n in ORPHANS}
+    with duckdb.connect(str(path), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM ops.created").fetchone() == log_before  # the user's, untouched
+    assert not any(schema == "_canary_meta" for schema, _ in table_names(path))
