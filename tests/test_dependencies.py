@@ -76,10 +76,7 @@ def test_modules_name_their_distribution_and_our_range() -> None:
 
 # A subprocess in which ``import pytz`` fails, as on a machine where it is not installed: DuckDB then
 # cannot hand TIMESTAMPTZ values (the staging tables' creation times) to Python.
-WITHOUT_PYTZ = (
-    "import sys\nsys.modules['pytz'] = None\n"
-    "from pipeline_canary.cli import main\nmain(sys.argv[1:])\n"
-)
+WITHOUT_PYTZ = "import sys\nsys.modules['pytz'] = None\nfrom pipeline_canary.cli import main\nmain(sys.argv[1:])\n"
 
 
 def _without_pytz(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -112,7 +109,13 @@ def test_doctor_names_a_missing_module_and_how_to_install_it(tmp_path: Path, dem
 
 def test_a_missing_module_errors_the_check_and_says_what_to_install(tmp_path: Path, demo_config: Path) -> None:
     proc = _without_pytz(
-        "run", "orphaned_staging_tables", "--config", str(demo_config), "--now", NOW.isoformat(), "--json",
+        "run",
+        "orphaned_staging_tables",
+        "--config",
+        str(demo_config),
+        "--now",
+        NOW.isoformat(),
+        "--json",
         cwd=tmp_path,
     )
     assert proc.returncode == 3, proc.stdout + proc.stderr
