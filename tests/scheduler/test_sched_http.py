@@ -87,12 +87,15 @@ def test_readiness_reports_a_silent_checkpoint_and_an_unreachable_warehouse(
     svc.start()
     state = svc.states["prediction_gap"]
     state.last_finished_mono = time.monotonic() - 3 * state.period_s
-    ready, checks = readiness(svc, ping=False)
+    ready, checks = readiness(svc)
     assert not ready and checks["stale"][0]["checkpoint"] == "prediction_gap"
+    assert checks["warehouse"] == "ok"
     state.last_finished_mono = time.monotonic()
     svc.config = svc.config.model_copy(
         update={"warehouse": svc.config.warehouse.model_copy(update={"path": tmp_path / "gone.duckdb"})}
     )
+    assert readiness(svc)[0], "readiness is the last background check, not a ping per request"
+    svc.warehouse_health.check()  # the monitor's next round
     ready, checks = readiness(svc)
     assert not ready and "does not exist" in checks["warehouse"]
 
