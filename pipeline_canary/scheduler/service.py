@@ -34,6 +34,7 @@ from pipeline_canary.scheduler._support import (
     period_s,
     volatile_state,
 )
+from pipeline_canary.scheduler.health import WarehouseMonitor
 from pipeline_canary.state.lock import LockTimeoutError
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ class Service:
         self._active: dict[str, CancellableWarehouse] = {}
         self._guard = threading.Lock()
         self.started_mono = time.monotonic()
+        self.warehouse_health = WarehouseMonitor(self._ping_warehouse)
         self.states: dict[str, CheckpointState] = {}
         for canary in registry.all():
             resolved = self.settings.for_checkpoint(canary.name, canary.severity)
@@ -128,6 +130,8 @@ class Service:
                 self.run_checkpoint, self._trigger(state.schedule), args=[name], id=name, name=name, **kwargs
             )
         self.scheduler.start()
+        self.warehouse_health.check()  # /readyz knows the warehouse from the start
+        self.warehouse_health.start()
         log.info("scheduler started", extra={"checkpoints": {n: s.schedule.describe() for n, s in self.states.items()}})
 
     @property
@@ -142,6 +146,7 @@ class Service:
                 return None
             self._stopped = True
         self._stopping.set()
+        self.warehouse_health.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if not self._slot.acquire(timeout=grace):
@@ -287,6 +292,14 @@ class Service:
         if schedule.cron is not None:
             return CronTrigger.from_crontab(schedule.cron, timezone=self.tz)
         return IntervalTrigger(seconds=(schedule.interval_minutes or 0) * 60, timezone=self.tz)
+
+    def _ping_warehouse(self) -> None:
+        """One reachability check, on its own connection (the configuration as it is now)."""
+        warehouse = self.connect_warehouse(self.config.warehouse)
+        try:
+            warehouse.ping()
+        finally:
+            warehouse.close()
 
     def _warn_if_state_is_volatile(self) -> None:
         path = self.config.state.path

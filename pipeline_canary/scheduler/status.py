@@ -1,15 +1,13 @@
-"""What the HTTP endpoints report: per-checkpoint status and readiness, computed from the service."""
+"""What the HTTP endpoints report: per-checkpoint status and readiness, computed from the service's
+state in memory (nothing here waits on a run or the warehouse)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pipeline_canary.scheduler.service import Service
-
-PING_TIMEOUT_S = 3.0
 
 
 def status(service: Service) -> dict[str, Any]:
@@ -42,8 +40,12 @@ def status(service: Service) -> dict[str, Any]:
     }
 
 
-def readiness(service: Service, *, ping: bool = True) -> tuple[bool, dict[str, Any]]:
-    """``/readyz``: scheduler running, no checkpoint silent for two intervals, warehouse reachable."""
+def readiness(service: Service) -> tuple[bool, dict[str, Any]]:
+    """``/readyz``: scheduler running, no checkpoint silent for two intervals, warehouse reachable.
+
+    Only state in memory: the warehouse's answer is the service's last background check
+    (:class:`pipeline_canary.scheduler.health.WarehouseMonitor`), so a request never waits on it.
+    """
     now = time.monotonic()
     stale = []
     for name, state in service.states.items():
@@ -52,32 +54,15 @@ def readiness(service: Service, *, ping: bool = True) -> tuple[bool, dict[str, A
         since = now - (state.last_finished_mono or service.started_mono)
         if since > 2 * state.period_s:
             stale.append({"checkpoint": name, "silent_s": round(since, 1), "limit_s": 2 * state.period_s})
-    checks: dict[str, Any] = {"scheduler": service.running, "stale": stale}
-    if ping:
-        checks["warehouse"] = ping_warehouse(service)
-    ready = bool(checks["scheduler"]) and not stale and checks.get("warehouse", "ok") == "ok"
+    answer = service.warehouse_health.last
+    checks: dict[str, Any] = {
+        "scheduler": service.running,
+        "stale": stale,
+        "warehouse": answer.result if answer is not None else "not checked yet",
+        "warehouse_checked_s_ago": round(now - answer.at, 1) if answer is not None else None,
+    }
+    ready = bool(checks["scheduler"]) and not stale and checks["warehouse"] == "ok"
     return ready, checks
-
-
-def ping_warehouse(service: Service, timeout_s: float = PING_TIMEOUT_S) -> str:
-    """``"ok"`` or the reason; a hanging backend counts as unreachable after ``timeout_s``."""
-    box: dict[str, str] = {}
-
-    def work() -> None:
-        try:
-            warehouse = service.connect_warehouse(service.config.warehouse)
-            try:
-                warehouse.ping()
-            finally:
-                warehouse.close()
-            box["result"] = "ok"
-        except Exception as exc:
-            box["result"] = f"{type(exc).__name__}: {exc}"
-
-    thread = threading.Thread(target=work, name="canary-readyz-ping", daemon=True)
-    thread.start()
-    thread.join(timeout_s)
-    return box.get("result", f"no answer within {timeout_s:g}s")
 
 
 def _iso(value: Any) -> str | None:

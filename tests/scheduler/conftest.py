@@ -60,12 +60,19 @@ class Tracker:
 
 
 class SlowWarehouse(DuckDBWarehouse):
-    """DuckDB that waits ``delay`` seconds before each query; ``interrupt()`` ends the wait (if honoured)."""
+    """DuckDB that waits ``delay`` seconds before each query and ``ping_delay`` before each ping;
+    ``interrupt()`` ends the query's wait (if honoured)."""
 
-    def __init__(self, path: Path, delay: float, tracker: Tracker, *, honour_interrupt: bool = True) -> None:
+    def __init__(
+        self, path: Path, delay: float, tracker: Tracker, *, honour_interrupt: bool = True, ping_delay: float = 0.0
+    ) -> None:
         super().__init__(path)
-        self.delay, self.tracker, self.honour = delay, tracker, honour_interrupt
+        self.delay, self.tracker, self.honour, self.ping_delay = delay, tracker, honour_interrupt, ping_delay
         self._interrupted = threading.Event()
+
+    def ping(self) -> None:
+        threading.Event().wait(self.ping_delay)
+        super().ping()
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
         with self.tracker:

@@ -14,9 +14,10 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from pipeline_canary.config import CanaryConfig
-from pipeline_canary.scheduler.http import CanaryHTTPServer, docs_root, resolve_docs_path
+from pipeline_canary.scheduler.http import CanaryHTTPServer, docs_root
 from pipeline_canary.scheduler.service import Service
 from pipeline_canary.scheduler.status import readiness
+from pipeline_canary.web.paths import resolve
 from tests.conftest import NOW
 
 
@@ -27,12 +28,12 @@ def test_docs_paths_cannot_leave_the_docs_folder(tmp_path: Path) -> None:
     (root / "validations" / "a.html").write_text("a")
     (tmp_path / "secret.txt").write_text("secret")
     os.symlink(tmp_path / "secret.txt", root / "link.txt")
-    assert resolve_docs_path(root, "") == (root / "index.html").resolve()
-    assert resolve_docs_path(root, "validations/a.html") == (root / "validations" / "a.html").resolve()
-    assert resolve_docs_path(root, "./validations/./a.html") is not None
+    assert resolve(root, "").path == (root / "index.html").resolve()
+    assert resolve(root, "validations/a.html").path == (root / "validations" / "a.html").resolve()
+    assert resolve(root, "./validations/./a.html").path is not None
     for escape in ("../secret.txt", "%2e%2e/secret.txt", "validations/../../secret.txt", "link.txt",
                    "..%5csecret.txt", "index.html%00", "missing.html", str(tmp_path / "secret.txt")):  # fmt: skip
-        assert resolve_docs_path(root, escape) is None, escape
+        assert resolve(root, escape).status == 404, escape
 
 
 @pytest.fixture
@@ -86,12 +87,15 @@ def test_readiness_reports_a_silent_checkpoint_and_an_unreachable_warehouse(
     svc.start()
     state = svc.states["prediction_gap"]
     state.last_finished_mono = time.monotonic() - 3 * state.period_s
-    ready, checks = readiness(svc, ping=False)
+    ready, checks = readiness(svc)
     assert not ready and checks["stale"][0]["checkpoint"] == "prediction_gap"
+    assert checks["warehouse"] == "ok"
     state.last_finished_mono = time.monotonic()
     svc.config = svc.config.model_copy(
         update={"warehouse": svc.config.warehouse.model_copy(update={"path": tmp_path / "gone.duckdb"})}
     )
+    assert readiness(svc)[0], "readiness is the last background check, not a ping per request"
+    svc.warehouse_health.check()  # the monitor's next round
     ready, checks = readiness(svc)
     assert not ready and "does not exist" in checks["warehouse"]
 
