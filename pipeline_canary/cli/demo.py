@@ -6,13 +6,16 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from pipeline_canary.cli._output import print_json, print_run
 from pipeline_canary.cli.exit_codes import ExitCode
 from pipeline_canary.demo import SCENARIOS
+
+if TYPE_CHECKING:
+    from pipeline_canary.config import CanaryConfig
 
 CONFIG_TEMPLATE = """\
 # Written by `canary demo`: the embedded demo warehouse. Edit freely; `canary run --config {config}`.
@@ -87,6 +90,7 @@ def demo(directory: str, scenario: str, seasons: int, reseed: bool, history_days
         from pipeline_canary.demo import write_contract
 
         write_contract(contract)
+    config = sandboxed(config)
     if info.pop("fresh", False):
         _replay_history(config, history_days, quiet=as_json)
     result = execute(config)
@@ -140,11 +144,28 @@ def _ensure_seeded(path: Path, scenario: str, seasons: int, timezone: str, resee
     return {**record, "fresh": True}
 
 
-def _replay_history(config: Any, days: int, *, quiet: bool) -> None:
-    """Run the checkpoints as they would have run twice a day over the past ``days`` (no alerts, no docs).
+def sandboxed(config: CanaryConfig) -> CanaryConfig:
+    """``config`` with Slack and Cloud Monitoring off: the demo records incidents and sends nothing.
+
+    The demo's data is made up; a Slack secret or a metrics project in the environment must not
+    turn it into real alerts or time series. ``canary run --config`` on the demo folder uses them.
+    """
+    return config.model_copy(
+        update={
+            "alerting": config.alerting.model_copy(update={"slack": "off"}),
+            "metrics": config.metrics.model_copy(update={"project": None}),
+        }
+    )
+
+
+def _replay_history(config: CanaryConfig, days: int, *, quiet: bool) -> None:
+    """Run the checkpoints as they would have run twice a day over the past ``days`` (no docs).
 
     A freshly seeded demo has data for every past day but no run history; replaying it gives the
     dashboard its trends. The demo's own state store starts over, so history matches the new data.
+    Each run is live at its own "now" (its as-of is that moment's game day), so it goes through the
+    same sinks as a live run, incidents included: the dashboard's streaks, the incident list and a
+    later ``canary run`` all continue from one state. ``config`` is :func:`sandboxed`.
     """
     from pipeline_canary.session import execute
 
@@ -155,4 +176,4 @@ def _replay_history(config: Any, days: int, *, quiet: bool) -> None:
     stream = sys.stderr
     with click.progressbar(moments, label="Replaying past runs for the dashboard", file=stream) as bar:
         for moment in bar if not quiet else moments:
-            execute(config, now=moment, alert=False, build_docs=False)
+            execute(config, now=moment, build_docs=False)
