@@ -138,6 +138,8 @@ def _enqueue(
     count = 0
     if kind in ("reply", "resolve"):
         payload = blocks.reply(incident, info, reason, standalone=standalone)
+        if not standalone:  # posted on its own if Slack never confirmed the parent (its ts is unknown)
+            payload["standalone"] = blocks.reply(incident, info, reason, standalone=True)
         put("reply", payload, parent_id)
         count += 1
     if kind in ("update", "resolve") and target.mode == "token":

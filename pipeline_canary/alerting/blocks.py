@@ -19,6 +19,8 @@ from pipeline_canary.results import CheckpointResult
 
 SECTION_LIMIT = 2900  # Slack rejects section text of 3,000 characters or more
 HEADER_LIMIT = 150
+BLOCKS_LIMIT = 50  # blocks per message
+REPEAT_NOTE = "(may repeat an earlier message that Slack did not confirm)"
 _ICON = {"critical": "🔴", "warning": "🟠", "resolved": "✅", "closed": "⏹️", "blind": "🙈"}
 
 
@@ -205,6 +207,18 @@ def reply(incident: Incident, info: CanaryInfo, reason: str, *, standalone: bool
     if standalone:
         body = f"*{title(incident, info)}* · {body}"
     return {"text": body[:SECTION_LIMIT], "blocks": [_section(body)]}
+
+
+def marked_copy(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` marked as possibly repeating an earlier post that Slack took without answering."""
+    blocks = list(payload.get("blocks") or [])
+    if REPEAT_NOTE in str(blocks):
+        return payload
+    if len(blocks) < BLOCKS_LIMIT:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": REPEAT_NOTE}]})
+    text = str(payload.get("text", ""))
+    text = text[: SECTION_LIMIT - len(REPEAT_NOTE) - 1] + " " + REPEAT_NOTE
+    return {**payload, "text": text, "blocks": blocks}
 
 
 def test_message(channel: str, now: dt.datetime) -> dict[str, Any]:

@@ -6,6 +6,13 @@ by a newer edit of the same parent is ``superseded``; an edit in webhook mode (i
 ``rejected``. ``attempts`` is committed *before* each send, so after a crash a row with attempts is
 known to be possibly delivered and is looked up in Slack before it is sent again.
 
+``unanswered`` counts the posts of a row that may be in Slack without Slack having confirmed them
+(the connection dropped or timed out after the request went out, or the process died mid-send): it
+is raised with ``attempts`` before a post and lowered again when Slack answers, whatever the answer.
+A row whose post went unanswered and cannot be looked up gets one more post, marked as possibly
+repeated; if that one goes unanswered too the row is ``sent_unconfirmed`` (delivered, unconfirmed:
+never posted again). :attr:`OutboxRow.state` names these cases for ``canary alerts status``.
+
 Rows hold the channel, the mode and the rendered payload only, never a token or a webhook URL.
 """
 
@@ -20,7 +27,8 @@ from typing import Any, Literal
 from pipeline_canary.state.sqlite import SQLiteState, register_schema
 
 Kind = Literal["open", "update", "reply", "test"]
-Status = Literal["pending", "sent", "superseded", "skipped", "rejected"]
+Status = Literal["pending", "sent", "sent_unconfirmed", "superseded", "skipped", "rejected"]
+MAX_UNANSWERED = 2  # posts of one row that may be in Slack unconfirmed: the original and one marked copy
 
 register_schema(
     "alert_outbox",
@@ -49,6 +57,7 @@ register_schema(
         channel_id TEXT NOT NULL
     );
     """,
+    columns=(("alert_outbox", "unanswered", "INTEGER NOT NULL DEFAULT 0"),),
 )
 
 
@@ -69,6 +78,18 @@ class OutboxRow:
     ts: str | None
     channel_id: str | None
     last_error: str | None
+    unanswered: int = 0
+
+    @property
+    def state(self) -> str:
+        """``status``, or what an unanswered post makes of it: ``ambiguous`` (pending, in Slack or not),
+        ``sent_possibly_twice`` (a marked copy was confirmed, the first post may be there too),
+        ``sent_unconfirmed`` (never confirmed, never re-posted)."""
+        if self.unanswered and self.status == "pending":
+            return "ambiguous"
+        if self.unanswered and self.status == "sent":
+            return "sent_possibly_twice"
+        return self.status
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,7 +100,9 @@ class OutboxRow:
             "incident_id": self.incident_id,
             "parent_id": self.parent_id,
             "status": self.status,
+            "state": self.state,
             "attempts": self.attempts,
+            "unanswered": self.unanswered,
             "created_at": self.created_at.isoformat(),
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
             "ts": self.ts,
@@ -105,6 +128,7 @@ def _from_row(r: Any) -> OutboxRow:
         ts=r["ts"],
         channel_id=r["channel_id"],
         last_error=r["last_error"],
+        unanswered=r["unanswered"],
     )
 
 
@@ -144,27 +168,61 @@ def rows(state: SQLiteState, *, limit: int = 200, status: str | None = None) -> 
     return [_from_row(r) for r in state.read().execute(sql, params).fetchall()]
 
 
+def unconfirmed(state: SQLiteState, *, limit: int = 20) -> list[OutboxRow]:
+    """Delivered rows Slack never confirmed, or confirmed only as a marked copy (newest first)."""
+    sql = (
+        "SELECT * FROM alert_outbox WHERE status = 'sent_unconfirmed' OR (status = 'sent' AND unanswered > 0) "
+        "ORDER BY id DESC LIMIT ?"
+    )
+    return [_from_row(r) for r in state.read().execute(sql, (limit,)).fetchall()]
+
+
 def counts(state: SQLiteState) -> dict[str, int]:
     found = state.read().execute("SELECT status, COUNT(*) AS n FROM alert_outbox GROUP BY status").fetchall()
     return {r["status"]: r["n"] for r in found}
 
 
-def record_attempt(state: SQLiteState, outbox_id: int, at: dt.datetime) -> None:
-    """Committed before the request goes out: from now on the row may already be in Slack."""
+def record_attempt(state: SQLiteState, outbox_id: int, at: dt.datetime, *, post: bool = True) -> None:
+    """Committed before the request goes out: from now on the row may already be in Slack.
+
+    A post also counts as unanswered until :func:`answered` (an edit cannot duplicate anything).
+    """
     with state.transaction() as conn:
         conn.execute(
-            "UPDATE alert_outbox SET attempts = attempts + 1, attempted_at = COALESCE(attempted_at, ?) WHERE id = ?",
-            (at.isoformat(), outbox_id),
+            "UPDATE alert_outbox SET attempts = attempts + 1, attempted_at = COALESCE(attempted_at, ?), "
+            "unanswered = unanswered + ? WHERE id = ?",
+            (at.isoformat(), int(post), outbox_id),
         )
 
 
+def answered(state: SQLiteState, outbox_id: int) -> None:
+    """Slack answered the last post (an error counts: it was not stored), so it is not ambiguous."""
+    with state.transaction() as conn:
+        conn.execute("UPDATE alert_outbox SET unanswered = MAX(unanswered - 1, 0) WHERE id = ?", (outbox_id,))
+
+
+def checked_absent(state: SQLiteState, outbox_id: int) -> None:
+    """A look-up found none of the row's unanswered posts in Slack: none of them is a copy to worry about."""
+    with state.transaction() as conn:
+        conn.execute("UPDATE alert_outbox SET unanswered = 0 WHERE id = ?", (outbox_id,))
+
+
 def mark_sent(
-    state: SQLiteState, outbox_id: int, *, at: dt.datetime, ts: str | None = None, channel_id: str | None = None
+    state: SQLiteState,
+    outbox_id: int,
+    *,
+    at: dt.datetime,
+    ts: str | None = None,
+    channel_id: str | None = None,
+    answered: bool = False,
+    found: bool = False,
 ) -> None:
+    """``answered``: Slack confirmed the post just made; ``found``: a look-up found the row in Slack."""
+    unanswered = "0" if found else "MAX(unanswered - 1, 0)" if answered else "unanswered"
     with state.transaction() as conn:
         conn.execute(
             "UPDATE alert_outbox SET status = 'sent', sent_at = ?, ts = COALESCE(?, ts), "
-            "channel_id = COALESCE(?, channel_id), last_error = NULL WHERE id = ?",
+            f"channel_id = COALESCE(?, channel_id), last_error = NULL, unanswered = {unanswered} WHERE id = ?",
             (at.isoformat(), ts, channel_id, outbox_id),
         )
 
@@ -199,7 +257,8 @@ def prune(state: SQLiteState, older_than: dt.datetime) -> int:
     with state.transaction() as conn:
         return int(
             conn.execute(
-                "DELETE FROM alert_outbox WHERE status IN ('sent', 'superseded', 'skipped') AND created_at < ? "
+                "DELETE FROM alert_outbox WHERE status IN ('sent', 'sent_unconfirmed', 'superseded', 'skipped') "
+                "AND created_at < ? "
                 "AND id NOT IN (SELECT parent_id FROM alert_outbox WHERE parent_id IS NOT NULL) "
                 "AND id NOT IN (SELECT parent_outbox_id FROM alert_incidents WHERE parent_outbox_id IS NOT NULL)",
                 (older_than.isoformat(),),

@@ -17,12 +17,23 @@ A look-up that fails never turns into a rejection (the row is never dropped beca
 *checked*): a transient failure (5xx, 429, connection error) is retried like a send and, after
 ``max_attempts``, leaves the row pending for the next pass; a refusal (``missing_scope``,
 ``not_in_channel``, ``channel_not_found`` for a private channel, any other error) means the check is
-impossible, so the message is sent anyway and a WARNING says that duplicates are possible without
-the read scopes. Delivery then is at-least-once instead of exactly-once; it is never at-most-once.
+impossible, and a WARNING says that duplicates are possible without the read scopes.
+
+Ambiguous sends. A post that got an answer, even a 5xx, is not in Slack and is simply sent again. A
+post that went out and got *no* answer (the connection dropped or timed out after the request was
+sent, or the process died mid-send; ``unanswered`` in the outbox) may be in Slack. Where it can be
+looked up it is; where it cannot (no read scopes, webhook mode) it is posted once more with a context
+line "(may repeat an earlier message that Slack did not confirm)" and a WARNING; if that copy goes
+unanswered too, the row is ``sent_unconfirmed``: never posted again, and listed by ``canary alerts
+status``. So a message is in Slack at most twice (``outbox.MAX_UNANSWERED``), and, when Slack
+answered neither post, maybe not at all. A refused connection or a failed DNS lookup sent nothing.
+A confirmed copy becomes the parent: edits go to it (and keep the note), replies thread under it.
+Under a ``sent_unconfirmed`` parent (ts unknown, unless a look-up now finds it) edits are
+``skipped`` and replies are posted on their own, naming their incident.
 
 Webhook mode cannot edit (edits are ``skipped``) and cannot look anything up: replies become plain
-follow-up posts, and a crash in the short window between Slack's answer and the ``sent`` mark
-re-posts that one message on the next run (at-least-once). The window is one SQLite commit.
+follow-up posts; a crash between Slack's answer and the ``sent`` mark (one SQLite commit) counts as
+an unanswered post, so the next run posts the marked copy.
 
 Retries: 429 waits ``Retry-After``; 5xx and connection errors back off exponentially; after
 ``max_attempts`` the row stays pending for the next run and the pass stops (Slack is down).
@@ -34,11 +45,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import socket
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
+from typing import Any, NamedTuple
 
-from pipeline_canary.alerting import outbox
+from pipeline_canary.alerting import blocks, outbox
 from pipeline_canary.alerting.outbox import OutboxRow
 from pipeline_canary.alerting.settings import AlertingConfig, SlackTarget
 from pipeline_canary.errors import DeliveryError
@@ -59,13 +72,32 @@ class Rejected(DeliveryError):
 
 
 class _Retry(Exception):
-    def __init__(self, reason: str, *, wait_s: float | None = None, maybe_sent: bool = True) -> None:
+    """Try again. ``maybe_sent``: worth a look-up first; ``unanswered``: the post went out and no answer came."""
+
+    def __init__(
+        self, reason: str, *, wait_s: float | None = None, maybe_sent: bool = True, unanswered: bool = False
+    ) -> None:
         super().__init__(reason)
-        self.wait_s, self.maybe_sent = wait_s, maybe_sent
+        self.wait_s, self.maybe_sent, self.unanswered = wait_s, maybe_sent, unanswered
 
 
 class _LookupImpossible(Exception):
     """Slack refused the duplicate check itself (missing read scopes, not in the channel, ...)."""
+
+
+class _NotChecked(Exception):
+    """This row cannot be checked (its channel name does not resolve); others may be."""
+
+
+class _Unconfirmed(Exception):
+    """The post and its marked copy both went unanswered: delivered-unconfirmed, never posted again."""
+
+
+class _Sent(NamedTuple):
+    ts: str | None
+    channel_id: str | None
+    answered: bool = False  # Slack confirmed a post just made
+    found: bool = False  # a look-up found the row in Slack
 
 
 def granted_scopes(headers: Any) -> set[str] | None:
@@ -166,10 +198,27 @@ class SlackDelivery:
             if parent is not None and parent.status != "sent" and self.target.mode == "token":
                 if parent.status == "pending":
                     continue  # the parent is not in Slack yet; this row waits for it
-                outbox.mark(self.state, [row.id], "rejected", f"parent message {parent.id} was {parent.status}")
-                continue
+                if parent.status == "sent_unconfirmed":
+                    parent = self._find_unconfirmed(parent)
+                if parent.status == "sent_unconfirmed":  # its ts is unknown: nothing to edit or thread under
+                    if row.kind == "update":
+                        why = f"parent message {parent.id} was never confirmed by Slack: its ts is unknown"
+                        outbox.mark(self.state, [row.id], "skipped", why)
+                        continue
+                    row, parent = _unthreaded(row), None
+                elif parent.status != "sent":
+                    outbox.mark(self.state, [row.id], "rejected", f"parent message {parent.id} was {parent.status}")
+                    continue
             try:
-                ts, channel_id = self._deliver(row, parent)
+                sent = self._deliver(row, parent)
+            except _Unconfirmed as exc:
+                outbox.mark(self.state, [row.id], "sent_unconfirmed", self._clean(str(exc)))
+                log.warning(
+                    "Slack confirmed neither outbox message %s (%s) nor its marked copy: it counts as delivered "
+                    "but unconfirmed (in the channel at most twice, maybe not at all) and canary never posts it "
+                    "again; `canary alerts status` lists it", row.id, row.kind,
+                )  # fmt: skip
+                continue
             except Rejected as exc:
                 outbox.mark(self.state, [row.id], "rejected", self._clean(str(exc)))
                 log.error("Slack rejected outbox message %s (%s): %s", row.id, row.kind, self._clean(str(exc)))
@@ -179,7 +228,8 @@ class SlackDelivery:
                 log.warning("Slack unreachable; %d message(s) stay queued: %s", len(rows) - index,
                             self._clean(str(exc)))  # fmt: skip
                 break
-            outbox.mark_sent(self.state, row.id, at=self.clock(), ts=ts, channel_id=channel_id)
+            outbox.mark_sent(self.state, row.id, at=self.clock(), ts=sent.ts, channel_id=sent.channel_id,
+                             answered=sent.answered, found=sent.found)  # fmt: skip
             delivered += 1
         return delivered
 
@@ -196,21 +246,56 @@ class SlackDelivery:
     def _clean(self, text: str) -> str:
         return redact(text, self.target.secrets)
 
+    def _find_unconfirmed(self, parent: OutboxRow) -> OutboxRow:
+        """A look-up for a parent Slack never confirmed (say the read scopes were added since)."""
+        try:
+            _, found = self._checked_lookup(parent, None)
+        except _Retry:
+            return parent
+        if found is None:
+            return parent
+        log.info("outbox message %s, never confirmed, is in Slack (ts %s)", parent.id, found[0])
+        outbox.mark_sent(self.state, parent.id, at=self.clock(), ts=found[0], channel_id=found[1], found=True)
+        return outbox.get(self.state, parent.id) or parent
+
     # --- one row, with retries ------------------------------------------------------------------
-    def _deliver(self, row: OutboxRow, parent: OutboxRow | None) -> tuple[str | None, str | None]:
+    def _deliver(self, row: OutboxRow, parent: OutboxRow | None) -> _Sent:
+        """Send ``row``; a post that went unanswered is checked in Slack, else re-posted once, marked."""
+        post = row.kind != "update"  # an edit can be repeated freely: it never duplicates anything
         maybe_sent = row.attempts > 0
-        last = "no attempt"
+        unanswered = row.unanswered if post else 0
+        last = row.last_error or "the process stopped before an answer"
         for attempt in range(self.config.max_attempts):
             try:
-                if maybe_sent and self.target.mode == "token" and row.kind != "update":
-                    found = self._checked_lookup(row, parent)
+                if maybe_sent and self.target.mode == "token" and post:
+                    checked, found = self._checked_lookup(row, parent)
                     if found is not None:
                         log.info("outbox message %s was already in Slack (ts %s); not re-sending", row.id, found[0])
-                        return found
-                outbox.record_attempt(self.state, row.id, self.clock())
-                if self.target.mode == "webhook":
-                    return self._send_webhook(row, parent)
-                return self._send_token(row, parent)
+                        return _Sent(found[0], found[1], found=True)
+                    if checked and unanswered:
+                        outbox.checked_absent(self.state, row.id)  # looked: none of the posts arrived
+                        unanswered = 0
+                if unanswered >= outbox.MAX_UNANSWERED:
+                    raise _Unconfirmed(f"{unanswered} posts without an answer from Slack (last: {last})")
+                copy = unanswered > 0
+                if copy:
+                    log.warning(
+                        "outbox message %s (%s) was sent but Slack did not answer (%s) and the channel cannot be "
+                        "checked: posting it once more, marked as possibly repeated", row.id, row.kind, last,
+                    )  # fmt: skip
+                outbox.record_attempt(self.state, row.id, self.clock(), post=post)
+                unanswered += post
+                try:
+                    if self.target.mode == "webhook":
+                        ts, channel_id = self._send_webhook(row, parent, copy=copy)
+                    else:
+                        ts, channel_id = self._send_token(row, parent, copy=copy)
+                except (_Retry, Rejected) as exc:
+                    if post and not (isinstance(exc, _Retry) and exc.unanswered):
+                        outbox.answered(self.state, row.id)  # an answer, even an error: not in Slack
+                        unanswered -= 1
+                    raise
+                return _Sent(ts, channel_id, answered=post)
             except _Retry as exc:
                 last = str(exc)
                 maybe_sent = maybe_sent or exc.maybe_sent
@@ -219,19 +304,26 @@ class SlackDelivery:
                     self.sleep(min(wait, self.config.max_retry_after_s))
         raise DeliveryError(f"gave up after {self.config.max_attempts} attempts: {last}")
 
-    def _payload(self, row: OutboxRow, parent: OutboxRow | None) -> dict[str, Any]:
+    def _body(self, row: OutboxRow, parent: OutboxRow | None, copy: bool) -> dict[str, Any]:
         body: dict[str, Any] = {"text": row.payload.get("text", ""), "blocks": row.payload.get("blocks")}
-        if row.kind != "update":
-            body["metadata"] = {
-                "event_type": EVENT_TYPE,
-                "event_payload": {"outbox_uid": row.uid, "outbox_id": row.id, "kind": row.kind},
-            }
+        # the marked copy, and every later edit of a parent that is a marked copy, keep the note
+        if copy or (row.kind == "update" and parent is not None and parent.unanswered):
+            body = blocks.marked_copy(body)
         return body
 
-    def _send_token(self, row: OutboxRow, parent: OutboxRow | None) -> tuple[str | None, str | None]:
+    def _payload(self, row: OutboxRow, parent: OutboxRow | None, copy: bool = False) -> dict[str, Any]:
+        body = self._body(row, parent, copy)
+        if row.kind != "update":
+            event = {"outbox_uid": row.uid, "outbox_id": row.id, "kind": row.kind, **({"copy": True} if copy else {})}
+            body["metadata"] = {"event_type": EVENT_TYPE, "event_payload": event}
+        return body
+
+    def _send_token(
+        self, row: OutboxRow, parent: OutboxRow | None, *, copy: bool = False
+    ) -> tuple[str | None, str | None]:
         from slack_sdk.errors import SlackApiError
 
-        body = self._payload(row, parent)
+        body = self._payload(row, parent, copy)
         try:
             if row.kind == "update":
                 if parent is None or not parent.ts or not parent.channel_id:
@@ -247,18 +339,19 @@ class SlackDelivery:
         except SlackApiError as exc:
             raise self._classify(exc.response.status_code, exc.response.headers, _error(exc.response)) from None
         except OSError as exc:  # URLError, timeouts, refused and reset connections
-            raise _Retry(f"connection error: {type(exc).__name__}: {self._clean(str(exc))}") from None
+            raise self._connection_error(exc) from None
         channel_id = resp.get("channel")
         if channel_id and not parent:
             outbox.remember_channel(self.state, row.channel, channel_id)
         return resp.get("ts"), channel_id
 
-    def _send_webhook(self, row: OutboxRow, parent: OutboxRow | None) -> tuple[str | None, str | None]:
-        body = {"text": row.payload.get("text", ""), "blocks": row.payload.get("blocks")}
+    def _send_webhook(
+        self, row: OutboxRow, parent: OutboxRow | None, *, copy: bool = False
+    ) -> tuple[str | None, str | None]:
         try:
-            resp = self.webhook().send_dict(body)
+            resp = self.webhook().send_dict(self._body(row, parent, copy))
         except OSError as exc:
-            raise _Retry(f"connection error: {type(exc).__name__}: {self._clean(str(exc))}") from None
+            raise self._connection_error(exc) from None
         if resp.status_code == 200:
             return None, None
         raise self._classify(resp.status_code, resp.headers or {}, str(resp.body or "")[:200])
@@ -271,22 +364,39 @@ class SlackDelivery:
             return _Retry(f"Slack answered {status} {error}".strip())
         return Rejected(f"Slack answered {status}: {error or 'error'}")
 
+    def _connection_error(self, exc: OSError) -> _Retry:
+        """Refused or unresolvable: the request never left. Anything else may have reached Slack."""
+        reason = getattr(exc, "reason", None)  # urllib's URLError wraps the socket error
+        cause = reason if isinstance(reason, BaseException) else exc
+        left = not isinstance(cause, ConnectionRefusedError | socket.gaierror)
+        what = "no answer" if left else "not sent"
+        return _Retry(f"connection error ({what}): {type(exc).__name__}: {self._clean(str(exc))}",
+                      maybe_sent=left, unanswered=left)  # fmt: skip
+
     # --- idempotency: was this row already posted? ----------------------------------------------
-    def _checked_lookup(self, row: OutboxRow, parent: OutboxRow | None) -> tuple[str | None, str | None] | None:
-        """The look-up, or None ("send") when Slack will not let us check; transient errors retry."""
+    def _checked_lookup(
+        self, row: OutboxRow, parent: OutboxRow | None
+    ) -> tuple[bool, tuple[str | None, str | None] | None]:
+        """(checked, where Slack has the row or None); not checked when Slack will not let us look.
+
+        Transient errors raise ``_Retry``.
+        """
         if self._lookup_unavailable is not None:
-            return None
+            return False, None
         try:
-            return self._lookup(row, parent)
+            return True, self._lookup(row, parent)
+        except _NotChecked as exc:
+            log.warning("cannot check whether outbox message %s already reached Slack: %s", row.id, exc)
+            return False, None
         except _LookupImpossible as exc:
             self._lookup_unavailable = str(exc)
             log.warning(
-                "cannot check whether outbox message %s already reached Slack (%s); sending it anyway: "
-                "duplicates are possible after failed attempts unless the bot token has the read scopes "
-                "%s (%s for private channels)",
+                "cannot check whether outbox message %s already reached Slack (%s): duplicates are possible "
+                "after failed attempts (a post Slack took without answering is posted once more, marked as "
+                "possibly repeated) unless the bot token has the read scopes %s (%s for private channels)",
                 row.id, self._clean(str(exc)), ", ".join(LOOKUP_SCOPES), ", ".join(PRIVATE_LOOKUP_SCOPES),
             )  # fmt: skip
-            return None
+            return False, None
 
     def _lookup(self, row: OutboxRow, parent: OutboxRow | None) -> tuple[str | None, str | None] | None:
         from slack_sdk.errors import SlackApiError
@@ -299,8 +409,7 @@ class SlackDelivery:
             else:
                 channel_id = self._channel_id(row.channel)
                 if channel_id is None:
-                    log.warning("cannot resolve channel %s to check for message %s; sending", row.channel, row.id)
-                    return None
+                    raise _NotChecked(f"cannot resolve channel {row.channel}")
                 since = self._first_attempt(row) - 300
                 pages = self._pages("conversations_history", channel=channel_id, oldest=f"{since:.6f}")
             for message in pages:
@@ -361,6 +470,11 @@ class SlackDelivery:
             if not cursor:
                 break
         return None
+
+
+def _unthreaded(row: OutboxRow) -> OutboxRow:
+    """A reply posted on its own (its parent's ts is unknown): the variant that names its incident."""
+    return replace(row, payload=row.payload.get("standalone") or row.payload)
 
 
 def _lookup_error(response: Any) -> str:

@@ -77,6 +77,8 @@ def test_message(config_path: str | None, channel: str | None, as_json: bool) ->
         print_json(row.to_dict())
     elif row.status == "sent":
         click.echo(f"sent a test message to {channel} ({target.mode} mode)")
+    elif row.status == "sent_unconfirmed":
+        click.echo(f"sent a test message to {channel} twice, but Slack confirmed neither: check the channel", err=True)
     else:
         click.echo(
             f"test message not delivered ({row.status}): {row.last_error or 'queued for the next run'}", err=True
@@ -101,13 +103,18 @@ def status(config_path: str | None, show_all: bool, as_json: bool) -> int:
     state = open_state(config)
     found = list_incidents(state, open_only=not show_all)
     queued = outbox.pending(state) + outbox.rows(state, status="rejected", limit=20)
+    unconfirmed = outbox.unconfirmed(state, limit=20)
     if as_json:
         print_json(
             {
                 "slack": mode,
                 "slack_delivery": delivery,
                 "incidents": [_incident(i) for i in found],
-                "outbox": {"counts": outbox.counts(state), "queued": [r.to_dict() for r in queued]},
+                "outbox": {
+                    "counts": outbox.counts(state),
+                    "queued": [r.to_dict() for r in queued],
+                    "unconfirmed": [r.to_dict() for r in unconfirmed],
+                },
             }
         )
         return int(ExitCode.OK)
@@ -124,9 +131,20 @@ def status(config_path: str | None, show_all: bool, as_json: bool) -> int:
     click.echo("outbox: " + (", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "empty"))
     for row in queued:
         click.echo(
-            f"  #{row.id} {row.status} {row.kind} → {row.channel}  attempts {row.attempts}  {row.last_error or ''}"
+            f"  #{row.id} {row.state} {row.kind} → {row.channel}  attempts {row.attempts}  {row.last_error or ''}"
         )
+    if unconfirmed:
+        click.echo(f"{len(unconfirmed)} message(s) not confirmed by Slack (sent; missing or repeated in the channel?):")
+    for row in unconfirmed:
+        what = _UNCONFIRMED.get(row.state, "")
+        click.echo(f"  #{row.id} {row.state} {row.kind} → {row.channel}  attempts {row.attempts}  {what}")
     return int(ExitCode.OK)
+
+
+_UNCONFIRMED = {
+    "sent_unconfirmed": "posted twice (the second marked as a possible repeat), neither answered: never posted again",
+    "sent_possibly_twice": "the first post went unanswered; a copy marked as a possible repeat was confirmed",
+}
 
 
 @alerts.command("flush", epilog=EPILOG)

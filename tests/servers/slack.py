@@ -3,8 +3,11 @@
 It keeps channels, messages (with metadata, edits and threads) like Slack does, answers
 ``auth.test``, ``chat.postMessage``, ``chat.update``, ``conversations.history`` / ``.replies`` /
 ``.list`` and webhook posts, validates Block Kit limits (``invalid_blocks``), records every call,
-and can be told to misbehave on write calls: answer 429 with Retry-After, answer 500, hang, or
-store the message and then hang (what a crash between send and mark looks like from Slack's side).
+and can be told to misbehave on write calls: answer 429 with Retry-After, answer 500, hang, store
+the message and then hang (what a crash between send and mark looks like from Slack's side), or drop
+the connection without an answer, before or after storing the message (``drop``,
+``store_then_drop``: an ambiguous send). ``fail_posts`` applies a fault to every post (``chat.postMessage``
+and webhook calls, not ``chat.update``) until it is turned off.
 
 Like Slack it lists the token's scopes in the ``x-oauth-scopes`` header of every Web API answer
 (``scopes``), and answers ``missing_scope`` to a read method whose scope the token lacks; a read
@@ -24,6 +27,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 WRITE_METHODS = ("chat.postMessage", "chat.update", "webhook")
+POST_METHODS = ("chat.postMessage", "webhook")
+DROPPED = -1  # Call.status of a request answered by closing the connection
 READ_METHODS = ("conversations.history", "conversations.replies", "conversations.list")
 ALL_SCOPES = ("chat:write", "channels:history", "channels:read", "groups:history", "groups:read")
 _NEEDS = {
@@ -72,6 +77,7 @@ class SlackServer:
         self.messages: list[Message] = []
         self.calls: list[Call] = []
         self.faults: list[tuple[str, float]] = []  # (kind, seconds) consumed by write calls
+        self.post_fault: str | None = None  # applied to every post while set (fail_posts)
         self.release = threading.Event()
         self.stored = threading.Event()  # set when a process_then_hang fault has stored its message
         self._lock = threading.Lock()
@@ -103,12 +109,17 @@ class SlackServer:
         self._httpd.server_close()
 
     def fail(self, kind: str, times: int = 1, seconds: float = 0.0) -> None:
-        """Queue faults for the next write calls: '500', '429' (Retry-After seconds), 'hang', 'store_then_hang'.
+        """Queue faults for the next write calls: '500', '429' (Retry-After seconds), 'hang', 'store_then_hang',
+        'drop' (close the connection without an answer) and 'store_then_drop' (store the message, then drop).
 
         'ok' lets one write call through (to aim a later fault at a later call).
         """
         with self._lock:
             self.faults.extend([(kind, seconds)] * times)
+
+    def fail_posts(self, kind: str | None = "store_then_drop") -> None:
+        """Apply ``kind`` (see ``fail``) to every post from now on, after any queued faults; None to stop."""
+        self.post_fault = kind
 
     def deny_reads(self, error: str | None = "missing_scope") -> None:
         """Answer every read method (history, replies, list) with ``error``; None to stop."""
@@ -147,6 +158,8 @@ class SlackServer:
         with self._lock:
             self.calls.append(call)
             fault = self.faults.pop(0) if method in WRITE_METHODS and self.faults else None
+            if fault is None and method in POST_METHODS and self.post_fault is not None:
+                fault = (self.post_fault, 0.0)
             read_fault = self.read_faults.pop(0) if method in READ_METHODS and self.read_faults else None
         if read_fault == "500":
             call.status = 500
@@ -163,6 +176,9 @@ class SlackServer:
                 self.release.wait(seconds)
                 call.status = 599
                 return 500, {}, {"ok": False, "error": "request_timeout"}
+            if kind == "drop":
+                call.status = DROPPED
+                return DROPPED, {}, ""
         if method != "webhook" and headers.get("authorization") != f"Bearer {self.token}":
             return 200, {}, {"ok": False, "error": "invalid_auth" if headers.get("authorization") else "not_authed"}
         scope_header = {"x-oauth-scopes": ",".join(self.scopes)} if self.scopes is not None else {}
@@ -177,6 +193,10 @@ class SlackServer:
         if fault is not None and fault[0] == "store_then_hang":
             self.stored.set()
             self.release.wait(fault[1])
+        if fault is not None and fault[0] == "store_then_drop":  # stored if Slack took it, then dropped
+            self.stored.set()
+            call.status = DROPPED
+            return DROPPED, {}, ""
         return status, extra, answer
 
     def _refuse(self, method: str, body: dict[str, Any]) -> dict[str, Any] | None:
@@ -299,6 +319,9 @@ def _handler(server: SlackServer) -> type[BaseHTTPRequestHandler]:
             else:
                 method = "unknown"
             status, extra, answer = server.handle(method, body, headers)
+            if status == DROPPED:  # taken (or not), never answered: the client sees the connection close
+                self.close_connection = True
+                return
             payload = answer.encode() if isinstance(answer, str) else json.dumps(answer).encode()
             try:
                 self.send_response(status)
