@@ -195,6 +195,7 @@ class RunResult:
             "now_source": self.now_source,
             "replay": self.replay,
             "outcome": (Outcome.PASSED if outcome is Outcome.SKIPPED else outcome).value,
+            "pending": [c.name for c in self.checkpoints if c.pending],  # not due yet: judged later
             "duration_s": round(self.duration_s, 4),
             "docs_index": self.docs_index,
             "checkpoints": [c.to_dict(evidence=evidence) for c in self.checkpoints],
