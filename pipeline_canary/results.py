@@ -2,6 +2,10 @@
 
 ``RunResult`` ─► ``CheckpointResult`` ─► ``CheckResult``. "The check failed" (``FAILED``) and "the
 check could not run" (``ERRORED``) are never the same outcome.
+
+A checkpoint whose data is not due yet is *pending*: ``SKIPPED`` with ``due_at`` set and a message
+starting ``pending:`` (when it becomes due and why). Like any skip it is neither a pass nor a
+failure: it counts toward no incident and resolves none.
 """
 
 from __future__ import annotations
@@ -94,6 +98,12 @@ class CheckpointResult:
     bytes_processed: int | None = None
     duration_s: float = 0.0
     docs_path: str | None = None
+    due_at: dt.datetime | None = None  # set on a pending skip: when the data becomes due
+
+    @property
+    def pending(self) -> bool:
+        """Skipped because the data is not due yet (see ``due_at``), not because there is nothing to check."""
+        return self.outcome is Outcome.SKIPPED and self.due_at is not None
 
     @classmethod
     def errored(
@@ -104,10 +114,25 @@ class CheckpointResult:
 
     @classmethod
     def skipped(
-        cls, name: str, reason: str, duration_s: float = 0.0, bytes_processed: int | None = None
+        cls,
+        name: str,
+        reason: str,
+        duration_s: float = 0.0,
+        bytes_processed: int | None = None,
+        *,
+        due_at: dt.datetime | None = None,
+        evidence: dict[str, list[dict[str, Any]]] | None = None,
     ) -> CheckpointResult:
-        """The checkpoint had nothing to check (e.g. no games scheduled)."""
-        return cls(name, Outcome.SKIPPED, message=reason, duration_s=duration_s, bytes_processed=bytes_processed)
+        """The checkpoint had nothing to check (no games scheduled) or its data is not due yet (``due_at``)."""
+        return cls(
+            name,
+            Outcome.SKIPPED,
+            message=reason,
+            duration_s=duration_s,
+            bytes_processed=bytes_processed,
+            due_at=due_at,
+            evidence=evidence or {},
+        )
 
     def to_dict(self, *, evidence: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -119,6 +144,8 @@ class CheckpointResult:
             "bytes_processed": self.bytes_processed,
             "duration_s": round(self.duration_s, 4),
             "docs_path": self.docs_path,
+            "pending": self.pending,
+            "due_at": self.due_at.isoformat() if self.due_at else None,
         }
         if evidence:
             data["evidence"] = self.evidence
@@ -168,6 +195,7 @@ class RunResult:
             "now_source": self.now_source,
             "replay": self.replay,
             "outcome": (Outcome.PASSED if outcome is Outcome.SKIPPED else outcome).value,
+            "pending": [c.name for c in self.checkpoints if c.pending],  # not due yet: judged later
             "duration_s": round(self.duration_s, 4),
             "docs_index": self.docs_index,
             "checkpoints": [c.to_dict(evidence=evidence) for c in self.checkpoints],

@@ -86,7 +86,8 @@ class Observation:
     """What a canary saw: one row of metrics and, for people, evidence rows.
 
     ``error`` says why the canary cannot judge what it saw (the checkpoint is ``errored``, its
-    metrics and evidence kept); ``skip_reason`` why there was nothing to judge.
+    metrics and evidence kept); ``skip_reason`` why there was nothing to judge. With ``due_at`` the
+    skip is *pending*: the data is not due before then (``skip_reason`` says by when and why).
     """
 
     metrics: dict[str, float | None]
@@ -94,6 +95,7 @@ class Observation:
     skip_reason: str | None = None
     error: str | None = None
     summary: str = ""
+    due_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)

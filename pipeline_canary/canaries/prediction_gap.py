@@ -5,13 +5,25 @@ was told. Schedule game ids are NBA numeric ids while predictions use ``YYYYMMDD
 games are matched on date and team tricodes, never on raw game_id. The schedule keeps duplicate
 rows for one game (append-then-merge writes; the reference view passes them through): a game is one
 (game_id, game_date), and the extra rows are reported as ``duplicate_schedule_rows``, never counted.
+
+Deadlines: the pipeline writes a day's predictions in runs during that day (8 AM, 1 PM, 4 PM ET), so
+predictions are due by ``due_by`` (local time in the pipeline's timezone) and each game by
+``lead_hours`` before its tip (``game_date_est``), whichever comes first for the day. Before the
+day's deadline the checkpoint is *pending* (a skip with the due time); after it, games whose own
+deadline has not passed are listed as pending in the evidence and not judged yet. Only predictions
+written by the run's ``now`` (``created_at <= @now``) are seen, so a replay or a simulated clock
+sees what a live run would have seen then.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
+from pydantic import Field, field_validator
+
+from pipeline_canary.canaries._deadlines import as_utc, describe, describe_lead, local_deadline, parse_local_time
 from pipeline_canary.canaries.base import (
     Canary,
     CheckContext,
@@ -32,10 +44,29 @@ log = logging.getLogger(__name__)
 # game_status wins. The reference view exposes no processed_at, so rows of equal status (the same
 # game in the columns read here) are ordered by their tricodes only to be deterministic.
 # schedule_rows counts the rows the schedule holds for the game; more than one is a duplicate.
-GAMES_SQL = """
+#
+# Predictions as of @now (facts 1c): only rows written by then count, and is_active means "the newest
+# row of its (game_id, player_lookup, system_id)". A row written by @now and replaced after @now was
+# active at @now, though it is inactive today; so a (game, player, model) counts as one active
+# prediction when it had a row written by @now and has an active row today. Rows of keys with no
+# active row (invalidated, sanity-check failures, the Feb 2026 outage) never count.
+_KEYS_CTE = """
+keys AS (
+  SELECT game_id, player_lookup, system_id,
+         LOGICAL_OR(is_active) AS active_today,
+         MIN(created_at) AS first_written,
+         COUNTIF(created_at <= @now) AS rows_written,
+         COUNTIF(created_at > @now) AS rows_written_later
+  FROM {predictions}
+  WHERE game_date = @as_of
+  GROUP BY game_id, player_lookup, system_id
+)"""
+
+GAMES_SQL = (
+    """
 WITH ranked AS (
   SELECT
-    game_id, game_date, away_team_tricode, home_team_tricode, game_status,
+    game_id, game_date, away_team_tricode, home_team_tricode, game_status, game_date_est,
     COUNT(*) OVER (PARTITION BY game_id, game_date) AS schedule_rows,
     MIN(game_status) OVER (PARTITION BY game_id, game_date) AS lowest_status,
     ROW_NUMBER() OVER (
@@ -50,37 +81,63 @@ WITH ranked AS (
 games AS (
   SELECT
     CONCAT(FORMAT_DATE('%Y%m%d', game_date), '_', away_team_tricode, '_', home_team_tricode) AS game_key,
-    game_id, away_team_tricode, home_team_tricode, game_status, schedule_rows, lowest_status
+    game_id, away_team_tricode, home_team_tricode, game_status, game_date_est, schedule_rows, lowest_status
   FROM ranked
   WHERE pick = 1
-),
+),"""
+    + _KEYS_CTE
+    + """,
 active AS (
   SELECT game_id, COUNT(*) AS active_predictions, COUNT(DISTINCT system_id) AS models
-  FROM {predictions}
-  WHERE game_date = @as_of AND is_active = TRUE
+  FROM keys
+  WHERE active_today AND first_written <= @now
   GROUP BY game_id
 )
 SELECT g.game_key, g.game_id AS schedule_game_id, g.away_team_tricode, g.home_team_tricode,
-       g.game_status, g.schedule_rows, g.lowest_status,
+       g.game_status, g.game_date_est AS tip_at, g.schedule_rows, g.lowest_status,
        COALESCE(a.active_predictions, 0) AS active_predictions, COALESCE(a.models, 0) AS models
 FROM games AS g
 LEFT JOIN active AS a ON a.game_id = g.game_key
 ORDER BY g.game_key, g.game_id
 """
+)
 
-TOTALS_SQL = """
+TOTALS_SQL = (
+    "\nWITH"
+    + _KEYS_CTE
+    + """
 SELECT
-  COUNTIF(is_active = TRUE) AS active_predictions,
-  COUNTIF(is_active = FALSE) AS inactive_predictions,
-  COUNT(DISTINCT IF(is_active = TRUE, player_lookup, NULL)) AS players,
-  COUNT(DISTINCT IF(is_active = TRUE, system_id, NULL)) AS models
-FROM {predictions}
-WHERE game_date = @as_of
+  COUNTIF(active_today AND first_written <= @now) AS active_predictions,
+  SUM(rows_written) - COUNTIF(active_today AND first_written <= @now) AS inactive_predictions,
+  COUNT(DISTINCT IF(active_today AND first_written <= @now, player_lookup, NULL)) AS players,
+  COUNT(DISTINCT IF(active_today AND first_written <= @now, system_id, NULL)) AS models,
+  SUM(rows_written_later) AS rows_written_after_now
+FROM keys
 """
+)
 
 
 class PredictionGapSettings(Settings):
     include_playoffs: bool = False
+    # Predictions are due by this local time (pipeline timezone) on the game day: the FIRST run is at
+    # 8 AM ET and the FINAL_RETRY at 1 PM, so 10:00 leaves the first run two hours.
+    due_by: str = "10:00"
+    # ... and each game by this long before its tip (game_date_est), if that is earlier.
+    lead_hours: float = Field(default=2.0, ge=0, le=24)
+
+    @field_validator("due_by")
+    @classmethod
+    def _local_time(cls, value: str) -> str:
+        parse_local_time(value)
+        return value
+
+    @property
+    def due_time(self) -> dt.time:
+        return parse_local_time(self.due_by)
+
+    @property
+    def lead(self) -> dt.timedelta:
+        return dt.timedelta(hours=self.lead_hours)
 
 
 @register
@@ -88,8 +145,15 @@ class PredictionGap(Canary):
     name = "prediction_gap"
     order = 10
     reads = {
-        "schedule_table": ("game_date", "game_id", "game_status", "away_team_tricode", "home_team_tricode"),
-        "predictions_table": ("game_date", "game_id", "is_active", "system_id", "player_lookup"),
+        "schedule_table": (
+            "game_date",
+            "game_id",
+            "game_status",
+            "away_team_tricode",
+            "home_team_tricode",
+            "game_date_est",
+        ),
+        "predictions_table": ("game_date", "game_id", "is_active", "system_id", "player_lookup", "created_at"),
     }
     headline = Headline(("active_predictions",), "Active predictions per game day", "predictions")
     title = "Prediction gap"
@@ -123,8 +187,8 @@ class PredictionGap(Canary):
 
     def queries(self, ctx: CheckContext, settings: Any) -> list[Query]:
         return [
-            Query(GAMES_SQL, {"as_of": ctx.as_of, "include_playoffs": settings.include_playoffs}),
-            Query(TOTALS_SQL, {"as_of": ctx.as_of}),
+            Query(GAMES_SQL, {"as_of": ctx.as_of, "now": ctx.now, "include_playoffs": settings.include_playoffs}),
+            Query(TOTALS_SQL, {"as_of": ctx.as_of, "now": ctx.now}),
         ]
 
     def collect(self, ctx: CheckContext, settings: Any) -> Observation:
@@ -134,18 +198,38 @@ class PredictionGap(Canary):
             return Observation(
                 metrics={}, skip_reason=f"no games scheduled on {ctx.as_of.isoformat()}: nothing to predict"
             )
+        timezone = ctx.pipeline.timezone
+        day_due = local_deadline(ctx.as_of, settings.due_time, timezone)
+        games = [with_deadline(g, day_due, settings.lead) for g in games]
+        first = min(games, key=lambda g: (g["due_at"], g["game_key"]))
+        first_due = min(day_due, first["due_at"])
+        if ctx.now < first_due:
+            reason = f"predictions due by {describe(first_due, timezone, ctx.as_of)}"
+            if first_due < day_due:
+                reason += f", {describe_lead(settings.lead)} before the first tip ({first['game_key']})"
+            return Observation(
+                metrics={},
+                evidence={"games_pending": [_evidence(g) for g in games]},
+                skip_reason=f"{reason}; checked again then",
+                due_at=first_due,
+            )
         totals = ctx.query(totals_q.template, **totals_q.params).one()
         active = int(totals["active_predictions"] or 0)
-        uncovered = [g for g in games if int(g["active_predictions"]) == 0]
+        due = [g for g in games if g["due_at"] <= ctx.now]
+        pending = [g for g in games if g["due_at"] > ctx.now]
+        uncovered = [g for g in due if int(g["active_predictions"]) == 0]
         duplicated = duplicate_schedule_rows(games)
         extra_rows = sum(d["duplicate_rows"] for d in duplicated)
         gap = 1 if active == 0 else 0
         metrics: dict[str, float | None] = {
             "games": len(games),
+            "games_due": len(due),
+            "games_pending": len(pending),
             "schedule_rows": len(games) + extra_rows,
             "duplicate_schedule_rows": extra_rows,
             "active_predictions": active,
             "inactive_predictions": int(totals["inactive_predictions"] or 0),
+            "rows_written_after_now": int(totals["rows_written_after_now"] or 0),
             "players": int(totals["players"] or 0),
             "models": int(totals["models"] or 0),
             "gap_detected": gap,
@@ -154,9 +238,12 @@ class PredictionGap(Canary):
         if gap:
             summary = f"{len(games)} games scheduled on {ctx.as_of} and 0 active predictions"
         elif uncovered:
-            summary = f"{len(uncovered)} of {len(games)} games have no active predictions"
+            summary = f"{len(uncovered)} of {len(due)} games due have no active predictions"
         else:
-            summary = f"{active} active predictions across all {len(games)} games"
+            summary = f"{active} active predictions across all {len(due)} games due"
+        if pending and not gap:
+            next_due = min(g["due_at"] for g in pending)
+            summary += f"; {len(pending)} not due yet (next by {describe(next_due, timezone, ctx.as_of)})"
         if duplicated:
             ids = ", ".join(str(d["schedule_game_id"]) for d in duplicated)
             summary += f" ({extra_rows} duplicate schedule row{'s' if extra_rows != 1 else ''} not counted: {ids})"
@@ -164,12 +251,27 @@ class PredictionGap(Canary):
         return Observation(
             metrics=metrics,
             evidence={
-                "games": games,
-                "games_without_predictions": uncovered,
+                "games": [_evidence(g) for g in games],
+                "games_without_predictions": [_evidence(g) for g in uncovered],
+                "games_pending": [_evidence(g) for g in pending],
                 "duplicate_schedule_rows": duplicated,
             },
             summary=summary,
         )
+
+
+def with_deadline(game: dict[str, Any], day_due: dt.datetime, lead: dt.timedelta) -> dict[str, Any]:
+    """``game`` with ``tip_at`` in UTC and ``due_at``: ``lead`` before its tip.
+
+    A game whose tip time is unknown is due when the day is (``day_due``): unknown is never "not due yet".
+    """
+    tip = as_utc(game.get("tip_at"))
+    return {**game, "tip_at": tip, "due_at": day_due if tip is None else tip - lead}
+
+
+def _evidence(game: dict[str, Any]) -> dict[str, Any]:
+    """An evidence row: times as ISO text (reports, Slack and --json show them as they are)."""
+    return {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in game.items()}
 
 
 def duplicate_schedule_rows(games: list[dict[str, Any]]) -> list[dict[str, Any]]:

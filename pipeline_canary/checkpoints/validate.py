@@ -33,6 +33,10 @@ def validate(project: GXProject, collected: Collected, run_id: str, run_time: dt
             bytes_processed=scanned,
         )
     if obs.skip_reason:
+        if obs.due_at is not None:  # not due yet: neither a pass nor a failure, no incident moves
+            return CheckpointResult.skipped(
+                canary.name, f"pending: {obs.skip_reason}", spent, scanned, due_at=obs.due_at, evidence=obs.evidence
+            )
         return CheckpointResult.skipped(canary.name, f"skipped: {obs.skip_reason}", spent, scanned)
     started = time.perf_counter()
     specs = canary.checks(collected.settings)

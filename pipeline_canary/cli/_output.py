@@ -25,8 +25,10 @@ _NOW_SOURCE = {
 }
 
 
-def badge(outcome: Outcome) -> str:
-    return click.style(f"{outcome.value.upper():<7}", fg=_COLORS[outcome], bold=True)
+def badge(outcome: Outcome, *, pending: bool = False) -> str:
+    """The outcome in colour; a pending skip (data not due yet) reads PENDING."""
+    label = "pending" if pending and outcome is Outcome.SKIPPED else outcome.value
+    return click.style(f"{label.upper():<7}", fg=_COLORS[outcome], bold=True)
 
 
 def print_run(result: RunResult) -> None:
@@ -39,13 +41,14 @@ def print_run(result: RunResult) -> None:
         )
     width = max((len(c.name) for c in result.checkpoints), default=10)
     for cp in result.checkpoints:
-        click.echo(f"{badge(cp.outcome)} {cp.name:<{width}}  {cp.message}")
+        click.echo(f"{badge(cp.outcome, pending=cp.pending)} {cp.name:<{width}}  {cp.message}")
         for check in cp.checks:
             if check.outcome is not Outcome.PASSED:
                 click.echo(f"        └ {check.name}: {check.message}")
     counts: dict[str, int] = {}
     for cp in result.checkpoints:
-        counts[cp.outcome.value] = counts.get(cp.outcome.value, 0) + 1
+        label = "pending" if cp.pending else cp.outcome.value
+        counts[label] = counts.get(label, 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in counts.items())
     click.echo(f"{badge(result.outcome)} {summary} in {result.duration_s:.2f}s")
 

@@ -91,9 +91,10 @@ def demo(directory: str, scenario: str, seasons: int, reseed: bool, history_days
 
         write_contract(contract)
     config = sandboxed(config)
+    demo_now = dt.datetime.fromisoformat(info["now"])  # the seed's clock: the evening of its game day
     if info.pop("fresh", False):
-        _replay_history(config, history_days, quiet=as_json)
-    result = execute(config)
+        _replay_history(config, history_days, quiet=as_json, now=demo_now)
+    result = execute(config, now=demo_now)
     dashboard = docs_root(config) / "index.html"  # rendered by the run's reports sink
     if as_json:
         data = result.to_dict()
@@ -122,8 +123,9 @@ def _ensure_seeded(path: Path, scenario: str, seasons: int, timezone: str, resee
                 return json.loads(marker.read_text())
         except (OSError, ValueError):
             pass
+    now = demo_data.demo_clock(timezone)
     if quiet:
-        info = demo_data.seed(path, scenario=scenario, seasons=seasons, timezone=timezone)
+        info = demo_data.seed(path, scenario=scenario, seasons=seasons, now=now, timezone=timezone)
     else:
         with click.progressbar(
             length=100,
@@ -138,7 +140,9 @@ def _ensure_seeded(path: Path, scenario: str, seasons: int, timezone: str, resee
                 bar.update(max(pct - state["done"], 0))
                 state["done"] = max(state["done"], pct)
 
-            info = demo_data.seed(path, scenario=scenario, seasons=seasons, timezone=timezone, progress=progress)
+            info = demo_data.seed(
+                path, scenario=scenario, seasons=seasons, now=now, timezone=timezone, progress=progress
+            )
     record = {**wanted, "as_of": info.as_of.isoformat(), "now": info.now.isoformat(), "rows": info.rows}
     marker.write_text(json.dumps(record, indent=2), encoding="utf-8")
     return {**record, "fresh": True}
@@ -158,7 +162,7 @@ def sandboxed(config: CanaryConfig) -> CanaryConfig:
     )
 
 
-def _replay_history(config: CanaryConfig, days: int, *, quiet: bool) -> None:
+def _replay_history(config: CanaryConfig, days: int, *, quiet: bool, now: dt.datetime | None = None) -> None:
     """Run the checkpoints as they would have run twice a day over the past ``days`` (no docs).
 
     A freshly seeded demo has data for every past day but no run history; replaying it gives the
@@ -171,7 +175,7 @@ def _replay_history(config: CanaryConfig, days: int, *, quiet: bool) -> None:
 
     for stale in (config.state.path, config.state.path.with_suffix(".lock")):
         stale.unlink(missing_ok=True)
-    now = dt.datetime.now(dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
     moments = [now - dt.timedelta(hours=12 * step) for step in range(2 * days, 0, -1)]
     stream = sys.stderr
     with click.progressbar(moments, label="Replaying past runs for the dashboard", file=stream) as bar:

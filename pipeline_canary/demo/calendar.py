@@ -8,6 +8,16 @@ from typing import Any
 GAME_DAYS_PER_SEASON = 165
 AS_OF_GAMES = 10
 PLAYERS_PER_TEAM = 13
+# Tip times (local, New York) a day's games are spread over, by game number: the earliest is 19:00.
+TIP_TIMES_ET: tuple[str, ...] = ("19:00", "19:00", "19:30", "19:30", "20:00", "20:00", "21:00", "22:00", "22:30")
+
+
+def _tip_sql() -> str:
+    """SQL over ``_games``: ``game_date_est``, the tip as a TIMESTAMPTZ (a game's slot in TIP_TIMES_ET)."""
+    slots = " ".join(f"WHEN {i} THEN {int(t[:2]) * 60 + int(t[3:])}" for i, t in enumerate(TIP_TIMES_ET))
+    minutes = f"CASE game_idx % {len(TIP_TIMES_ET)} {slots} END"
+    return f"(CAST(game_date AS TIMESTAMP) + to_minutes(CAST({minutes} AS BIGINT))) AT TIME ZONE 'America/New_York'"
+
 
 TEAMS: tuple[tuple[str, str, int], ...] = (
     ("ATL", "Atlanta Hawks", 1610612737),
@@ -179,12 +189,13 @@ def build_reference(conn: Any, as_of: dt.date, seasons: int) -> None:
 def insert_schedule(conn: Any) -> int:
     """Fill ``nba_reference.nba_schedule`` from ``_games``; returns the row count."""
     conn.execute(
-        """
+        f"""
         INSERT INTO nba_reference.nba_schedule BY NAME
         SELECT nba_game_id AS game_id, game_date, season_year,
                home AS home_team_tricode, away AS away_team_tricode,
                home_name AS home_team_name, away_name AS away_team_name,
                CASE WHEN day_idx = 0 THEN 1 ELSE 3 END AS game_status,
+               {_tip_sql()} AS game_date_est,
                FALSE AS is_playoffs, TRUE AS is_regular_season, FALSE AS is_all_star,
                CAST(NULL AS VARCHAR) AS playoff_round, 'regular' AS game_type
         FROM _games ORDER BY game_date, game_idx

@@ -2,6 +2,12 @@
 
 Per game day about 75 players get a prediction from each of the 8 models (the players are spread
 over every game), plus about 25% superseded inactive rows (an earlier run for the same key).
+
+Write times follow the coordinator's runs (pipeline facts 7), on the game day in New York: every key
+is first written by the FIRST run at 8 AM ET; the ~25% rewritten keys get their active row from the
+FINAL_RETRY (1 PM) or LAST_CALL (4 PM) run, which deactivates the 8 AM row. Each model's rows land
+3 minutes after the previous model's. Nothing is written after the seed's ``now``: a run not yet
+due leaves its key's earlier row active (and is_active, superseded_by say so).
 """
 
 from __future__ import annotations
@@ -13,6 +19,10 @@ from pipeline_canary.schema.model import Field
 
 PER_DAY_PER_MODEL = 75
 SUPERSEDED_PCT = 25
+PIPELINE_TIMEZONE = "America/New_York"  # the coordinator's schedule (FIRST 8 AM ET, ...)
+# Prediction run mode -> minutes after local midnight when it writes (pipeline facts 7).
+RUN_MINUTES: dict[str, int] = {"FIRST": 8 * 60, "FINAL_RETRY": 13 * 60, "LAST_CALL": 16 * 60}
+MODEL_STAGGER_MIN = 3
 
 SYSTEM_IDS: tuple[str, ...] = (
     "catboost_v9_33features_20260201_011018",
@@ -70,7 +80,7 @@ _COLUMNS: dict[str, str] = {
     "build_commit_sha": "'3f9c2ab'",
     "deployment_revision": "'prediction-worker-00123-abc'",
     "predicted_at": "created_at",
-    "prediction_run_mode": "CASE WHEN is_superseded THEN 'OVERNIGHT' ELSE 'FIRST' END",
+    "prediction_run_mode": "run_mode",
     "kalshi_available": "FALSE",
     "feature_quality_score": "CAST(fqs AS DOUBLE)",
     "low_quality_flag": "fqs < 70",
@@ -136,11 +146,24 @@ def insert_predictions(conn: Any, chunk: int, columns: list[Field], now: dt.date
                     <= ceil({PER_DAY_PER_MODEL} / f.n_games)
         ), expanded AS (
             SELECT p.*, s.system_id, s.sys_idx, v.is_superseded,
-                   hash(p.h, s.system_id) AS ph
+                   hash(p.h, s.system_id) AS ph,
+                   CASE WHEN NOT (hash(p.h, s.system_id, 'sup') % 100 < {SUPERSEDED_PCT}) THEN 'FIRST'
+                        WHEN hash(p.h, s.system_id, 'rerun') % 2 = 0 THEN 'FINAL_RETRY'
+                        ELSE 'LAST_CALL' END AS key_run
             FROM picked p
             CROSS JOIN (VALUES {systems}) s(system_id, sys_idx)
             CROSS JOIN (VALUES (FALSE), (TRUE)) v(is_superseded)
             WHERE NOT v.is_superseded OR hash(p.h, s.system_id, 'sup') % 100 < {SUPERSEDED_PCT}
+        ), timed AS (
+            SELECT *, CASE WHEN is_superseded THEN 'FIRST' ELSE key_run END AS run_mode,
+                   {_local_run_ts("'FIRST'")} AS first_ts,
+                   {_local_run_ts("key_run")} AS key_run_ts
+            FROM expanded
+        ), written AS (
+            SELECT *, CASE WHEN is_superseded THEN first_ts ELSE key_run_ts END AS created_ts,
+                   is_superseded AND key_run_ts <= TIMESTAMP '{now_lit}' AS replaced
+            FROM timed
+            WHERE (CASE WHEN is_superseded THEN first_ts ELSE key_run_ts END) <= TIMESTAMP '{now_lit}'
         ), pred AS (
             SELECT *,
                    NOT vegas_missing AS has_line,
@@ -149,18 +172,15 @@ def insert_predictions(conn: Any, chunk: int, columns: list[Field], now: dt.date
                          * CASE WHEN system_id LIKE 'catboost%' THEN 0.9 ELSE 1.1 END, 1) AS edge,
                    floor(ppg) + 0.5 + round((((ph >> 12) % 1000) / 1000.0 * 8 - 4)
                          * CASE WHEN system_id LIKE 'catboost%' THEN 0.9 ELSE 1.1 END, 1) AS predicted,
-                   CASE WHEN {gap} AND day_idx = 0 THEN FALSE ELSE NOT is_superseded END AS is_active,
+                   CASE WHEN {gap} AND day_idx = 0 THEN FALSE ELSE NOT replaced END AS is_active,
                    md5(system_id || player_lookup || CAST(game_date AS VARCHAR) || CAST(is_superseded AS VARCHAR))
                      AS m,
-                   is_superseded AND NOT ({gap} AND day_idx = 0) AS has_successor,
-                   least(CAST(game_date AS TIMESTAMP) + INTERVAL 13 HOUR + to_minutes(CAST(sys_idx * 3 AS BIGINT)),
-                         TIMESTAMP '{now_lit}' - INTERVAL 3 MINUTE)
-                     - CASE WHEN is_superseded THEN INTERVAL 150 MINUTE ELSE INTERVAL 0 MINUTE END AS created_ts,
+                   replaced AND NOT ({gap} AND day_idx = 0) AS has_successor,
                    CASE WHEN rdc > 0 THEN 'has_default_features'
                         WHEN NOT iqr THEN 'not_quality_ready'
                         WHEN abs(round((((ph >> 12) % 1000) / 1000.0 * 8 - 4), 1)) < 3 THEN 'low_edge'
                    END AS filter_reason
-            FROM expanded
+            FROM written
         )
         SELECT {select}
         FROM (SELECT *, created_ts AT TIME ZONE 'UTC' AS created_at,
@@ -170,3 +190,13 @@ def insert_predictions(conn: Any, chunk: int, columns: list[Field], now: dt.date
         ORDER BY game_date, system_id, player_lookup, created_at
         """
     )
+
+
+def _local_run_ts(run_mode: str) -> str:
+    """SQL: the UTC write time (TIMESTAMP) of run ``run_mode`` (an SQL expression) on ``game_date``."""
+    minutes = " ".join(f"WHEN '{mode}' THEN {m}" for mode, m in RUN_MINUTES.items())
+    local = (
+        f"CAST(game_date AS TIMESTAMP) + to_minutes(CAST((CASE {run_mode} {minutes} END)"
+        f" + sys_idx * {MODEL_STAGGER_MIN} AS BIGINT))"
+    )
+    return f"timezone('UTC', ({local}) AT TIME ZONE '{PIPELINE_TIMEZONE}')"

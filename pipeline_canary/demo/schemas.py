@@ -42,6 +42,7 @@ away_team_tricode STRING REQ
 home_team_name STRING REQ
 away_team_name STRING REQ
 game_status INT64
+game_date_est TIMESTAMP
 is_playoffs BOOL
 is_regular_season BOOL
 is_all_star BOOL

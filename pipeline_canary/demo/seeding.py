@@ -79,6 +79,22 @@ class DemoInfo:
     rows: dict[str, int]
 
 
+# The demo shows a game day as of its evening: after the coordinator's last run (LAST_CALL, 4 PM ET)
+# and every prediction deadline, before the first tip. Earlier in the day an empty day is honestly
+# not an outage yet (prediction_gap is pending until 10:00).
+DEMO_EVENING = dt.time(18, 0)
+
+
+def demo_clock(timezone: str = "America/New_York", wall: dt.datetime | None = None) -> dt.datetime:
+    """The demo's "now": the wall clock from 18:00 local on, else 18:00 local the day before (UTC)."""
+    wall = (wall or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    zone = ZoneInfo(timezone)
+    local = wall.astimezone(zone)
+    if local.time() >= DEMO_EVENING:
+        return wall
+    return dt.datetime.combine(local.date() - dt.timedelta(days=1), DEMO_EVENING, zone).astimezone(dt.UTC)
+
+
 def scenario_faults(scenario: str) -> frozenset[str]:
     """The faults ('gap', 'contamination', 'drift', 'orphans', 'duplicates') a scenario switches on."""
     if scenario not in _FAULTS:

@@ -164,3 +164,23 @@ def test_streaks_and_since_are_computed_in_sql(report_config: Callable[..., Cana
     assert streak_start(state, "prediction_gap", "passed", start) == (hours_ago(9), False)
     assert streak_start(state, "prediction_gap", "passed", hours_ago(5)) == (hours_ago(5), True)
     assert episodes(state, "prediction_gap", start) == []
+
+
+def test_a_pending_checkpoint_shows_as_skipped_with_its_due_time(report_config: Callable[..., CanaryConfig]) -> None:
+    from dataclasses import replace
+
+    from pipeline_canary.results import CheckpointResult
+
+    config = report_config()
+    state = open_state(config)
+    message = "pending: predictions due by 10:00 America/New_York (15:00 UTC); checked again then"
+    due = dt.datetime(2026, 2, 9, 15, 0, tzinfo=dt.UTC)
+    run = run_result(NOW + dt.timedelta(hours=1))
+    pending = CheckpointResult.skipped("prediction_gap", message, due_at=due)
+    record_run(state, replace(run, checkpoints=(pending, *run.checkpoints[1:])))
+    (row,) = history(state, "prediction_gap", limit=1)
+    assert row.outcome.value == "skipped" and row.message == message
+    site = build_site(config, build_gx=False)
+    html = site.index.read_text()
+    assert status(html)["prediction_gap"] == "skipped" and message in html
+    assert message in site.checkpoints["prediction_gap"].read_text()
