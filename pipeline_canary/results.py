@@ -107,10 +107,20 @@ class CheckpointResult:
 
     @classmethod
     def errored(
-        cls, name: str, message: str, duration_s: float = 0.0, bytes_processed: int | None = None
+        cls,
+        name: str,
+        message: str,
+        duration_s: float = 0.0,
+        bytes_processed: int | None = None,
+        *,
+        metrics: dict[str, float | None] | None = None,
+        evidence: dict[str, list[dict[str, Any]]] | None = None,
     ) -> CheckpointResult:
-        """The checkpoint could not run (no checks were evaluated)."""
-        return cls(name, Outcome.ERRORED, message=message, duration_s=duration_s, bytes_processed=bytes_processed)
+        """The checkpoint could not run (no checks were evaluated); what it saw before that is kept."""
+        return cls(
+            name, Outcome.ERRORED, message=message, metrics=metrics or {}, evidence=evidence or {},
+            duration_s=duration_s, bytes_processed=bytes_processed,
+        )  # fmt: skip
 
     @classmethod
     def skipped(

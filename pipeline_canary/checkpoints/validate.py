@@ -23,14 +23,8 @@ def validate(project: GXProject, collected: Collected, run_id: str, run_time: dt
     if obs is None:
         return CheckpointResult.errored(canary.name, f"could not run: {collected.error}", spent, scanned)
     if obs.error:
-        return CheckpointResult(
-            name=canary.name,
-            outcome=Outcome.ERRORED,
-            message=f"could not run: {obs.error}",
-            metrics=obs.metrics,
-            evidence=obs.evidence,
-            duration_s=spent,
-            bytes_processed=scanned,
+        return CheckpointResult.errored(
+            canary.name, f"could not run: {obs.error}", spent, scanned, metrics=obs.metrics, evidence=obs.evidence
         )
     if obs.skip_reason:
         if obs.due_at is not None:  # not due yet: neither a pass nor a failure, no incident moves
@@ -49,14 +43,10 @@ def validate(project: GXProject, collected: Collected, run_id: str, run_time: dt
         identifier, validation = next(iter(gx_result.run_results.items()))
     except Exception as exc:
         log.exception("GX validation of %s failed", canary.name)
-        return CheckpointResult(
-            name=canary.name,
-            outcome=Outcome.ERRORED,
-            message=f"could not validate with Great Expectations: {type(exc).__name__}: {exc}",
-            metrics=obs.metrics,
-            evidence=obs.evidence,
-            duration_s=collected.duration_s + time.perf_counter() - started,
-            bytes_processed=collected.bytes_processed,
+        message = f"could not validate with Great Expectations: {type(exc).__name__}: {exc}"
+        spent += time.perf_counter() - started
+        return CheckpointResult.errored(
+            canary.name, message, spent, scanned, metrics=obs.metrics, evidence=obs.evidence
         )
     by_check = {
         (r.expectation_config.meta or {}).get("check") if r.expectation_config else None: r for r in validation.results
