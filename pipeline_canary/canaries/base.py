@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -171,6 +171,11 @@ class Registry:
             raise UnknownCheckpointError(
                 f"unknown checkpoint {name!r}; known checkpoints: {', '.join(self.names())}"
             ) from None
+
+    def select(self, names: Iterable[str] | None) -> list[Canary]:
+        """The canaries named, each once in the order first given (a repeated name runs once); none: all."""
+        chosen = [self.get(n) for n in dict.fromkeys(names or ())]
+        return chosen or self.all()
 
     def names(self) -> list[str]:
         return [c.name for c in self.all()]
