@@ -16,11 +16,12 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline_canary.alerting.settings import AlertingConfig, MetricsConfig
+from pipeline_canary.config_types import Bounded, Section
 from pipeline_canary.errors import ConfigError
 from pipeline_canary.scheduler.settings import ScheduleConfig
 from pipeline_canary.warehouse.base import TableRef, validate_identifier
@@ -29,21 +30,21 @@ DEFAULT_CONFIG_NAME = "canary.toml"
 DEFAULT_DEMO_DIR = "canary-demo"
 DEMO_CONTRACT = Path(__file__).resolve().parent / "demo" / "worker_contract.json"
 ENV_PREFIX = "CANARY_"
+MAX_BYTES_BILLED = 10**15
+MAX_CONFIG_BYTES = 1024 * 1024  # a configuration file is a few KiB; /dev/zero or a data file is not
+MAX_CONFIG_DEPTH = 16  # [schedule.checkpoints.NAME] is 3 levels
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class WarehouseConfig(_Section):
+class WarehouseConfig(Section):
     backend: Literal["duckdb", "bigquery"] = "duckdb"
     path: Path = Path(DEFAULT_DEMO_DIR) / "warehouse.duckdb"
     project: str | None = None
     location: str = "US"
     credentials_file: Path | None = None
     api_endpoint: str | None = None
-    timeout_s: float = Field(default=60.0, gt=0)
-    max_bytes_billed: int | None = Field(default=None, gt=0)
+    # BigQuery stops any query job after 6 hours
+    timeout_s: Annotated[float, Bounded(0, 6 * 3600, lo_open=True, unit="s")] = 60.0
+    max_bytes_billed: Annotated[int | None, Bounded(1, MAX_BYTES_BILLED, unit="bytes (1 PB)")] = None
     # DuckDB keeps no creation times: a table (dataset, table_name, created_at) or a query returning
     # dataset, table name and creation time. Neither: the demo's _canary_meta.table_created, if present.
     created_table: str | None = None
@@ -79,7 +80,7 @@ class WarehouseConfig(_Section):
         return self
 
 
-class PipelineConfig(_Section):
+class PipelineConfig(Section):
     timezone: str = "America/New_York"
     schedule_table: str = "nba_reference.nba_schedule"
     predictions_table: str = "nba_predictions.player_prop_predictions"
@@ -128,14 +129,15 @@ class PipelineConfig(_Section):
         return (self.schedule_table, self.predictions_table, self.feature_store_table)
 
 
-class GXConfig(_Section):
+class GXConfig(Section):
     project_dir: Path = Path(DEFAULT_DEMO_DIR) / "gx"
     build_docs: bool = True
 
 
-class StateConfig(_Section):
+class StateConfig(Section):
     path: Path = Path(DEFAULT_DEMO_DIR) / "state.sqlite"
-    retention_days: int = Field(default=90, ge=1)  # run history older than this (before the newest run) is pruned
+    # run history older than this (before the newest run) is pruned
+    retention_days: Annotated[int, Bounded(1, 3650, unit="days")] = 90
 
 
 class CanaryConfig(BaseModel):
@@ -191,21 +193,58 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     where = "built-in defaults"
     if found is not None:
         where = str(found)
-        try:
-            data = tomllib.loads(found.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{found}: not valid TOML: {exc}") from exc
-        except OSError as exc:
-            raise ConfigError(f"cannot read configuration file {found}: {exc}") from exc
+        data = _read_toml(found)
     from_env = _apply_env(data, env)
     base = found.resolve().parent if found is not None else Path.cwd()
     try:
         config = CanaryConfig.model_validate({**data, "source": found})
     except ValidationError as exc:
         raise ConfigError(_describe(exc, where, from_env)) from None
-    except ConfigError as exc:
-        raise type(exc)(f"{where}: {exc}") from None
+    except ConfigError as exc:  # a checkpoint's settings: the message names the dotted key
+        named = [var for key, var in from_env.items() if f"{key}:" in str(exc)]
+        origin = "".join(f" (from environment variable {var})" for var in named)
+        raise type(exc)(f"{where}: {exc}{origin}") from None
     return _resolve_paths(config, base)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file's TOML, bounded: size, UTF-8 text and nesting depth are checked (ConfigError)."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration file {path}: {exc}") from exc
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB; is this the configuration file?")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); give the TOML configuration file") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError:
+        data = None
+    if data is None or _depth(data) > MAX_CONFIG_DEPTH:
+        raise ConfigError(
+            f"{path}: values nested deeper than {MAX_CONFIG_DEPTH} levels; the configuration needs a few at most"
+        )
+    return data
+
+
+def _depth(value: Any) -> int:
+    """How deeply tables and arrays nest in ``value`` (iteratively: no recursion limit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if depth <= MAX_CONFIG_DEPTH:
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:

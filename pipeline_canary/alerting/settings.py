@@ -31,12 +31,13 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from pipeline_canary.errors import ConfigError
+from pipeline_canary.config_types import Bounded, Section
+from pipeline_canary.errors import ConfigError, UnknownCheckpointError
 
 TOKEN_ENV = "CANARY_SLACK_TOKEN"
 WEBHOOK_ENV = "CANARY_SLACK_WEBHOOK_URL"
@@ -48,18 +49,14 @@ _TOKEN_RE = re.compile(r"xox[abpr]-[A-Za-z0-9-]{8,250}")
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CheckpointAlerting(_Section):
+class CheckpointAlerting(Section):
     """Per-checkpoint overrides: severity (else the canary's own) and the channel to route to."""
 
     severity: Literal["critical", "warning"] | None = None
     channel: str | None = None
 
 
-class AlertingConfig(_Section):
+class AlertingConfig(Section):
     enabled: bool = True
     slack: Literal["auto", "token", "webhook", "off"] = Field(
         default="auto",
@@ -68,15 +65,19 @@ class AlertingConfig(_Section):
     channel: str = "#canary-alerts"
     api_url: str | None = None
     docs_base_url: str | None = None
-    failures_before_alert: int = Field(default=2, ge=1, description="K for 'warning' checkpoints")
-    errored_before_blind: int = Field(default=3, ge=1, description="errored runs before 'canary is blind'")
-    reminder_hours: float = Field(default=4.0, gt=0)
-    material_change_pct: float = Field(default=20.0, ge=0)
-    max_attempts: int = Field(default=4, ge=1, description="tries per message per delivery pass")
-    backoff_s: float = Field(default=1.0, ge=0)
-    max_retry_after_s: float = Field(default=30.0, ge=0)
-    timeout_s: float = Field(default=10.0, gt=0)
-    evidence_rows: int = Field(default=8, ge=0)
+    failures_before_alert: Annotated[int, Bounded(1, 100, unit="runs")] = Field(
+        default=2, description="K for 'warning' checkpoints"
+    )
+    errored_before_blind: Annotated[int, Bounded(1, 100, unit="runs")] = Field(
+        default=3, description="errored runs before 'canary is blind'"
+    )
+    reminder_hours: Annotated[float, Bounded(0, 30 * 24, lo_open=True, unit="hours")] = 4.0
+    material_change_pct: Annotated[float, Bounded(0, 10_000, unit="%")] = 20.0
+    max_attempts: Annotated[int, Bounded(1, 20)] = Field(default=4, description="tries per message per delivery pass")
+    backoff_s: Annotated[float, Bounded(0, 300, unit="s")] = 1.0
+    max_retry_after_s: Annotated[float, Bounded(0, 3600, unit="s")] = 30.0
+    timeout_s: Annotated[float, Bounded(0, 300, lo_open=True, unit="s")] = 10.0
+    evidence_rows: Annotated[int, Bounded(0, 1000, unit="rows")] = 8
     checkpoints: dict[str, CheckpointAlerting] = Field(default_factory=dict)
 
     @model_validator(mode="before")
@@ -101,6 +102,18 @@ class AlertingConfig(_Section):
         return value
 
     @model_validator(mode="after")
+    def _known_checkpoints(self) -> AlertingConfig:
+        if self.checkpoints:
+            from pipeline_canary.canaries import registry
+
+            for name in self.checkpoints:
+                try:
+                    registry.get(name)
+                except UnknownCheckpointError as exc:
+                    raise UnknownCheckpointError(f"alerting.checkpoints.{name}: {exc}") from None
+        return self
+
+    @model_validator(mode="after")
     def _secrets_present_and_well_formed(self) -> AlertingConfig:
         if self.enabled:
             try:
@@ -118,14 +131,14 @@ class AlertingConfig(_Section):
         return override.channel if override and override.channel else self.channel
 
 
-class MetricsConfig(_Section):
+class MetricsConfig(Section):
     """Cloud Monitoring time series; off unless ``project`` is set."""
 
     project: str | None = None
     environment: str = "production"
     api_endpoint: str | None = Field(default=None, description="host:port; for local servers")
     insecure: bool = False
-    timeout_s: float = Field(default=20.0, gt=0)
+    timeout_s: Annotated[float, Bounded(0, 300, lo_open=True, unit="s")] = 20.0
 
     @property
     def enabled(self) -> bool:

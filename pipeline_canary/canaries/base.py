@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
+from pipeline_canary.config_types import Section
 from pipeline_canary.errors import ConfigError, UnknownCheckpointError
 from pipeline_canary.results import Threshold
 
@@ -22,10 +23,11 @@ if TYPE_CHECKING:
     from pipeline_canary.warehouse.base import QueryResult, Warehouse
 
 
-class Settings(BaseModel):
-    """Per-checkpoint settings; subclasses add fields. Unknown keys are errors."""
+class Settings(Section):
+    """Per-checkpoint settings; subclasses add fields. Unknown keys are errors, booleans strict.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Numbers are ``Annotated[..., Bounded(lo, hi)]`` (pipeline_canary.config_types): finite, in range.
+    """
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ class Canary(ABC):
         except ValidationError as exc:
             details = "; ".join(
                 f"checkpoints.{self.name}.{'.'.join(str(p) for p in e['loc'])}: "
-                + ("unknown key" if e["type"] == "extra_forbidden" else str(e["msg"]))
+                + ("unknown key" if e["type"] == "extra_forbidden" else _message(e))
                 for e in exc.errors()
             )
             raise ConfigError(details) from None
@@ -148,6 +150,10 @@ class Canary(ABC):
     @abstractmethod
     def collect(self, ctx: CheckContext, settings: Any) -> Observation:
         """Run the canary's SQL (pushed down: only small results come back) and return metrics."""
+
+
+def _message(error: Any) -> str:
+    return f"{str(error['msg']).removeprefix('Value error, ')} (got {error.get('input')!r})"
 
 
 class Registry:
@@ -167,6 +173,11 @@ class Registry:
             raise UnknownCheckpointError(
                 f"unknown checkpoint {name!r}; known checkpoints: {', '.join(self.names())}"
             ) from None
+
+    def select(self, names: Iterable[str] | None) -> list[Canary]:
+        """The canaries named, each once in the order first given (a repeated name runs once); none: all."""
+        chosen = [self.get(n) for n in dict.fromkeys(names or ())]
+        return chosen or self.all()
 
     def names(self) -> list[str]:
         return [c.name for c in self.all()]

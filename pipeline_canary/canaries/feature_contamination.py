@@ -8,9 +8,9 @@ silently degrading predictions and training data. Required features are every fe
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
 from pipeline_canary.canaries.base import (
     Canary,
@@ -22,6 +22,7 @@ from pipeline_canary.canaries.base import (
     Settings,
     register,
 )
+from pipeline_canary.config_types import Bounded
 from pipeline_canary.results import Threshold
 
 OPTIONAL_FEATURES = frozenset({25, 26, 27, *range(37, 60)})
@@ -78,11 +79,11 @@ GROUP BY idx
 
 
 class ContaminationSettings(Settings):
-    warn_pct: float = Field(default=5.0, ge=0, le=100)
-    fail_pct: float = Field(default=15.0, ge=0, le=100)
-    window_days: int = Field(default=14, ge=1, le=366)
-    min_feature_count: int = Field(default=37, ge=0)
-    top_features: int = Field(default=10, ge=1, le=60)
+    warn_pct: Annotated[float, Bounded(0, 100, unit="%")] = 5.0
+    fail_pct: Annotated[float, Bounded(0, 100, unit="%")] = 15.0
+    window_days: Annotated[int, Bounded(1, 366, unit="days")] = 14
+    min_feature_count: Annotated[int, Bounded(0, 10_000, unit="features")] = 37
+    top_features: Annotated[int, Bounded(1, 60, unit="features")] = 10
 
     @model_validator(mode="after")
     def _ordered(self) -> ContaminationSettings:

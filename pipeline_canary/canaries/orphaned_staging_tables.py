@@ -14,11 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
-
-from pydantic import Field
+from typing import Annotated, Any
 
 from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Headline, Observation, Settings, register
+from pipeline_canary.config_types import Bounded
 from pipeline_canary.errors import NoCreationTimesError
 from pipeline_canary.results import Threshold
 from pipeline_canary.warehouse.base import TableInfo, Warehouse
@@ -80,10 +79,13 @@ def staging_tables(tables: list[TableInfo], prefix: str, now: dt.datetime) -> li
     return found
 
 
+MAX_AGE_HOURS = 20 * 365 * 24
+
+
 class OrphanedStagingSettings(Settings):
-    max_age_hours: float = Field(default=24.0, gt=0)
-    max_orphans: int = Field(default=0, ge=0)
-    evidence_limit: int = Field(default=200, ge=1)
+    max_age_hours: Annotated[float, Bounded(0, MAX_AGE_HOURS, lo_open=True, unit="hours (20 years)")] = 24.0
+    max_orphans: Annotated[int, Bounded(0, 1_000_000, unit="tables")] = 0
+    evidence_limit: Annotated[int, Bounded(1, 10_000, unit="rows")] = 200
     # After a run that finds orphans, drop them as `canary staging cleanup --execute --older-than
     # {max_age_hours}h` would, with the same guards (pipeline_canary.staging). Off by default.
     auto_cleanup: bool = False

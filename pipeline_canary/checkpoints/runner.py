@@ -218,7 +218,7 @@ def run_checkpoints(
     from pipeline_canary.checkpoints.validate import validate
 
     started = time.perf_counter()
-    canaries = [registry.get(n) for n in names] if names else registry.all()
+    canaries = registry.select(names)
     clock = resolve_clock(config.pipeline.timezone, as_of, now)
     as_of, now = clock.as_of, clock.now
     run_id = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
@@ -305,7 +305,7 @@ def estimate(
     warehouse: Warehouse | None = None,
 ) -> list[Estimate]:
     """Bytes each checkpoint's SQL would scan (BigQuery dry runs); nothing is run or billed."""
-    canaries = [registry.get(n) for n in names] if names else registry.all()
+    canaries = registry.select(names)
     clock = resolve_clock(config.pipeline.timezone, as_of, now)
     as_of, now = clock.as_of, clock.now
     own = warehouse is None

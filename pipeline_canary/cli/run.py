@@ -19,13 +19,23 @@ config_option = click.option(
 )
 
 
+# Dates and clocks a run may use: the windows and cutoffs computed from them (days, years back or
+# ahead) must stay inside what datetime can represent (0001-01-01 crashed every canary).
+EARLIEST_DATE = dt.date(1970, 1, 1)
+LATEST_DATE = dt.date(2999, 12, 31)
+_RANGE = f"between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}"
+
+
 def parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        parsed = dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date like 2026-02-08") from None
+    if not EARLIEST_DATE <= parsed <= LATEST_DATE:
+        raise click.BadParameter(f"{value!r} is out of range: give a date {_RANGE}")
+    return parsed
 
 
 def parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.datetime | None:
@@ -35,7 +45,14 @@ def parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> 
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a timestamp like 2026-02-08T18:00:00Z") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    try:
+        in_range = EARLIEST_DATE <= parsed.astimezone(dt.UTC).date() <= LATEST_DATE
+    except OverflowError:  # 9999-12-31T23:00-05:00 is past the last representable UTC time
+        in_range = False
+    if not in_range:
+        raise click.BadParameter(f"{value!r} is out of range: give a timestamp {_RANGE}")
+    return parsed
 
 
 @click.command(
@@ -77,6 +94,7 @@ def run(
         raise click.UsageError("--alert and --no-alert contradict each other; pass one of them")
     config = load_config(config_path)
 
+    checkpoints = tuple(dict.fromkeys(checkpoints))  # a name given twice runs once
     for name in checkpoints:
         registry.get(name)  # unknown names are a usage error before anything runs
     if dry_run:

@@ -26,15 +26,24 @@ if TYPE_CHECKING:
 PROGRESS_FROM = 20  # show a progress bar on stderr for sweeps of at least this many tables
 
 
+# twenty years, as max_age_hours: cutoffs and expirations far past that overflowed the clock
+MAX_DURATION = dt.timedelta(days=20 * 365)
+
+
 def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.timedelta | None:
     if value is None:
         return None
     from pipeline_canary.errors import ConfigError
 
     try:
-        return parse_duration(value)
+        parsed = parse_duration(value)
     except ConfigError as exc:
         raise click.BadParameter(str(exc)) from None
+    except OverflowError:  # timedelta refuses more than 999999999 days
+        parsed = None
+    if parsed is None or parsed > MAX_DURATION:
+        raise click.BadParameter(f"{value!r} is too long: at most {format_duration(MAX_DURATION)} (like 24h or 7d)")
+    return parsed
 
 
 older_than_option = click.option(

@@ -13,13 +13,16 @@ the default interval. Example::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from pipeline_canary.config_types import Bounded, Section
+from pipeline_canary.errors import UnknownCheckpointError
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+DAY_S = 24 * 3600
+INTERVAL_MINUTES = Bounded(0, 7 * 24 * 60, lo_open=True, unit="minutes")  # at most weekly
+TIMEOUT_S = Bounded(0, DAY_S, lo_open=True, unit="s")
 
 
 def _check_timezone(value: str | None) -> str | None:
@@ -34,12 +37,12 @@ def _check_timezone(value: str | None) -> str | None:
     return value
 
 
-class CheckpointSchedule(_Section):
+class CheckpointSchedule(Section):
     """One override: a cron expression or an interval (not both), and optionally a timeout."""
 
     cron: str | None = None
-    interval_minutes: float | None = Field(default=None, gt=0)
-    timeout_s: float | None = Field(default=None, gt=0)
+    interval_minutes: Annotated[float | None, INTERVAL_MINUTES] = None
+    timeout_s: Annotated[float | None, TIMEOUT_S] = None
     enabled: bool = True
 
     @field_validator("cron")
@@ -62,18 +65,18 @@ class CheckpointSchedule(_Section):
         return self
 
 
-class ScheduleConfig(_Section):
+class ScheduleConfig(Section):
     """``canary serve``: triggers, single-flight limits, time-outs, shutdown and the HTTP address."""
 
-    interval_minutes: float = Field(default=30.0, gt=0)
+    interval_minutes: Annotated[float, INTERVAL_MINUTES] = 30.0
     timezone: str | None = None  # None: the pipeline's timezone
-    timeout_s: float = Field(default=300.0, gt=0)
-    misfire_grace_s: float = Field(default=300.0, gt=0)
-    shutdown_grace_s: float = Field(default=60.0, ge=0)
-    lock_wait_s: float = Field(default=600.0, ge=0)
+    timeout_s: Annotated[float, TIMEOUT_S] = 300.0
+    misfire_grace_s: Annotated[float, Bounded(0, DAY_S, lo_open=True, unit="s")] = 300.0
+    shutdown_grace_s: Annotated[float, Bounded(0, 3600, unit="s")] = 60.0
+    lock_wait_s: Annotated[float, Bounded(0, DAY_S, unit="s")] = 600.0
     run_on_start: bool = True
     host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
+    port: Annotated[int, Bounded(0, 65535)] = 8080
     severity: dict[str, CheckpointSchedule] = Field(default_factory=dict)
     checkpoints: dict[str, CheckpointSchedule] = Field(default_factory=dict)
 
@@ -89,7 +92,10 @@ class ScheduleConfig(_Section):
         from pipeline_canary.canaries import registry
 
         for name in self.checkpoints:
-            registry.get(name)  # raises UnknownCheckpointError naming the choices
+            try:
+                registry.get(name)
+            except UnknownCheckpointError as exc:  # names the choices
+                raise UnknownCheckpointError(f"schedule.checkpoints.{name}: {exc}") from None
         levels = sorted({c.severity for c in registry.all()})
         for level in self.severity:
             if level not in levels:
@@ -112,7 +118,7 @@ class ScheduleConfig(_Section):
         return ResolvedSchedule(name=name, timeout_s=timeout, enabled=enabled, **chosen)
 
 
-class ResolvedSchedule(_Section):
+class ResolvedSchedule(Section):
     name: str
     cron: str | None
     interval_minutes: float | None

@@ -25,6 +25,9 @@ KNOWN_TYPES = frozenset(
         "TIME", "DATETIME", "GEOGRAPHY", "JSON", "RECORD", "INTERVAL", "RANGE",
     }
 )  # fmt: skip
+MAX_INPUT_BYTES = 16 * 2**20  # contracts, schemas and samples are far smaller; /dev/zero is not
+MAX_RECORD_DEPTH = 15  # BigQuery's limit on nested RECORD levels
+MAX_DEPTH = 4 * MAX_RECORD_DEPTH  # lists and objects: each RECORD level is an object and its fields list
 SCHEMA_KEYS = frozenset(
     {"name", "type", "mode", "fields", "description", "policyTags", "maxLength", "precision", "scale",
      "defaultValueExpression", "collation", "roundingMode", "rangeElementType", "foreignTypeDefinition"}
@@ -32,33 +35,82 @@ SCHEMA_KEYS = frozenset(
 
 
 def _read(path: str | Path) -> str:
+    """The file's text, read in a bounded way: at most MAX_INPUT_BYTES (``/dev/zero`` is refused)."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as handle:
+            raw = handle.read(MAX_INPUT_BYTES + 1)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_INPUT_BYTES:
+        raise InputError(f"{path}: larger than {MAX_INPUT_BYTES // 2**20} MiB; give a schema or a sample of records")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def _too_deep(where: str) -> InputError:
+    return InputError(
+        f"{where}: nested deeper than {MAX_DEPTH} levels (BigQuery allows {MAX_RECORD_DEPTH} levels of RECORD)"
+    )
+
+
+def _check_depth(data: Any, where: str) -> Any:
+    """``data`` if its lists and objects nest at most MAX_DEPTH deep (checked without recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, Mapping) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if depth > MAX_DEPTH:
+            raise _too_deep(where)
+        stack.extend((child, depth + 1) for child in children)
+    return data
 
 
 def _json(text: str, where: str) -> Any:
     try:
-        return json.loads(text)
+        return _check_depth(json.loads(text), where)
     except json.JSONDecodeError as exc:
         raise InputError(f"{where} line {exc.lineno} column {exc.colno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise _too_deep(where) from None
 
 
 def _yaml(text: str, where: str) -> Any:
     import yaml  # only contracts written in YAML pay for this import
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.safe_load(text)
+        _check_yaml_events(yaml.parse(text, Loader=loader), where)
+        return yaml.load(text, Loader=loader)  # a safe loader; aliases were refused above
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InputError(f"{where}{line}: not valid YAML: {problem}") from None
+
+
+def _check_yaml_events(events: Iterator[Any], where: str) -> None:
+    """Refuse aliases (``*name``: an alias bomb expands to gigabytes) and deep nesting, before loading."""
+    import yaml
+
+    depth = 0
+    for event in events:
+        if isinstance(event, yaml.AliasEvent):
+            line = f" line {event.start_mark.line + 1}" if event.start_mark is not None else ""
+            raise InputError(
+                f"{where}{line}: YAML aliases (*{event.anchor}) are not allowed in a contract; write the fields out"
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _too_deep(where)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 class _Where:
@@ -164,9 +216,11 @@ def _records(text: str, where: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = _check_depth(json.loads(line), f"{where} line {number}")
         except json.JSONDecodeError as exc:
             raise InputError(f"{where} line {number} column {exc.colno}: not valid JSON: {exc.msg}") from None
+        except RecursionError:
+            raise _too_deep(f"{where} line {number}") from None
         if not isinstance(record, Mapping):
             raise InputError(f"{where} line {number}: expected a JSON object, got {_kind(record)}")
         yield f"line {number}", record

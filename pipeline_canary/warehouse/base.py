@@ -17,13 +17,14 @@ from typing import Any, ClassVar
 from pipeline_canary.errors import ConfigError
 from pipeline_canary.schema.model import Field
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
-_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+# matched with fullmatch: "$" would also match before a trailing newline ("events\n")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,1023}")
+_PROJECT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
 
 
 def validate_identifier(value: str, what: str = "identifier") -> str:
     """Return ``value`` if it is a safe dataset, table or column name, else raise ConfigError."""
-    if not isinstance(value, str) or not _IDENT.match(value):
+    if not isinstance(value, str) or not _IDENT.fullmatch(value):
         raise ConfigError(f"invalid {what} {value!r}: use letters, digits and underscores, not starting with a digit")
     return value
 
@@ -39,7 +40,7 @@ class TableRef:
     def __post_init__(self) -> None:
         validate_identifier(self.dataset, "dataset name")
         validate_identifier(self.name, "table name")
-        if self.project is not None and not _PROJECT.match(self.project):
+        if self.project is not None and not _PROJECT.fullmatch(self.project):
             raise ConfigError(f"invalid project id {self.project!r}: 6-30 lowercase letters, digits or hyphens")
 
     @classmethod
