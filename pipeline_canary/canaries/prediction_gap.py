@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import field_validator
 
 from pipeline_canary.canaries._deadlines import as_utc, describe, describe_lead, local_deadline, parse_local_time
 from pipeline_canary.canaries.base import (
@@ -34,6 +34,7 @@ from pipeline_canary.canaries.base import (
     Settings,
     register,
 )
+from pipeline_canary.config_types import Bounded
 from pipeline_canary.results import Threshold
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ class PredictionGapSettings(Settings):
     # 8 AM ET and the FINAL_RETRY at 1 PM, so 10:00 leaves the first run two hours.
     due_by: str = "10:00"
     # ... and each game by this long before its tip (game_date_est), if that is earlier.
-    lead_hours: float = Field(default=2.0, ge=0, le=24)
+    lead_hours: Annotated[float, Bounded(0, 24, unit="h")] = 2.0
 
     @field_validator("due_by")
     @classmethod
