@@ -143,7 +143,7 @@ class StateConfig(_Section):
     backend: Literal["sqlite", "gcs"] = "sqlite"
     path: Path = Path(DEFAULT_DEMO_DIR) / "state.sqlite"
     uri: str | None = None  # gcs: gs://BUCKET/PREFIX/state.sqlite
-    lock_wait_s: float = Field(default=60.0, ge=0)  # gcs: wait this long for another execution, then skip
+    lock_wait_s: float = Field(default=300.0, ge=0)  # gcs: wait this long for another execution, then skip
     lock_ttl_s: float = Field(default=1200.0, gt=0)  # gcs: a lock older than this is abandoned (> task timeout)
     retention_days: int = Field(default=90, ge=1)  # run history older than this (before the newest run) is pruned
 
