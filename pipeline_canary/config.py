@@ -135,9 +135,42 @@ class GXConfig(Section):
 
 
 class StateConfig(Section):
+    """Where incidents, the outbox, history and the run lock live.
+
+    ``sqlite``: the file at ``path``. ``gcs``: the same SQLite file kept in Cloud Storage at ``uri``,
+    shared by every execution (a Cloud Run job); ``path`` is then only the local lock file's folder.
+    """
+
+    backend: Literal["sqlite", "gcs"] = "sqlite"
     path: Path = Path(DEFAULT_DEMO_DIR) / "state.sqlite"
+    uri: str | None = None  # gcs: gs://BUCKET/PREFIX/state.sqlite
+    # gcs: wait this long for another execution, then skip
+    lock_wait_s: Annotated[float, Bounded(0, 86400, unit="s")] = 300.0
+    # gcs: a lock older than this is abandoned (keep it above the task timeout)
+    lock_ttl_s: Annotated[float, Bounded(0, 86400, lo_open=True, unit="s")] = 1200.0
     # run history older than this (before the newest run) is pruned
     retention_days: Annotated[int, Bounded(1, 3650, unit="days")] = 90
+
+    @field_validator("uri")
+    @classmethod
+    def _gs_object(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from pipeline_canary.state.gcs import parse_object_uri
+
+        try:
+            parse_object_uri(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _backend_needs(self) -> StateConfig:
+        if self.backend == "gcs" and self.uri is None:
+            raise ValueError('backend "gcs" needs uri = "gs://BUCKET/PREFIX/state.sqlite" (or CANARY_STATE__URI)')
+        if self.backend == "sqlite" and self.uri is not None:
+            raise ValueError('uri applies to backend "gcs" only: set backend = "gcs" or remove uri')
+        return self
 
 
 class CanaryConfig(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 from pipeline_canary.state.lock import run_lock
@@ -104,10 +105,20 @@ def execute(
 
     ``alert`` None: a live run alerts and writes metrics, a replay (another game day) does neither;
     True or False decides explicitly. Incidents only ever follow results about their own game day.
+    With ``[state] backend = "gcs"`` the state is downloaded before the run and uploaded after every
+    sink (the outbox flush included); StateBusyError means another execution held it and nothing ran.
     """
     from pipeline_canary.checkpoints.runner import run_checkpoints
+    from pipeline_canary.state.sync import state_session
 
-    with run_lock(config.state.path.with_suffix(".lock"), timeout_s=lock_timeout_s):
+    # "sqlite": the file lock serialises runs on this machine. "gcs": the state session's lock, shared by
+    # every execution, thread and machine, does (StateBusyError when another holds it past lock_wait_s).
+    local_lock = (
+        nullcontext()
+        if config.state.backend == "gcs"
+        else run_lock(config.state.path.with_suffix(".lock"), timeout_s=lock_timeout_s)
+    )
+    with local_lock, state_session(config) as config:
         result = run_checkpoints(config, names, as_of=as_of, now=now, warehouse=warehouse, build_docs=build_docs)
         if result.replay and alert is None:
             log.info("replay of %s: recorded in history; no alerts or metrics (ask with --alert)", result.as_of)

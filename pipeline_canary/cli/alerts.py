@@ -9,6 +9,7 @@ import click
 from pipeline_canary.cli._output import print_json
 from pipeline_canary.cli.exit_codes import ExitCode
 from pipeline_canary.cli.run import config_option
+from pipeline_canary.state.sync import state_session
 
 EPILOG = """\b
 Examples:
@@ -42,48 +43,52 @@ def test_message(config_path: str | None, channel: str | None, as_json: bool) ->
     from pipeline_canary.state import open_state
 
     config = load_config(config_path)
-    target = slack_target(config.alerting)
-    if target.mode == "off":
-        raise ConfigError(
-            "Slack is off: set CANARY_SLACK_TOKEN (bot token) or CANARY_SLACK_WEBHOOK_URL, and keep [alerting] enabled"
-        )
-    channel = channel or target.channel
-    state = open_state(config)
-    if target.mode == "token":
-        from slack_sdk.errors import SlackApiError
+    with state_session(config, write=True) as config:
+        target = slack_target(config.alerting)
+        if target.mode == "off":
+            raise ConfigError(
+                "Slack is off: set CANARY_SLACK_TOKEN (bot token) or CANARY_SLACK_WEBHOOK_URL, "
+                "and keep [alerting] enabled"
+            )
+        channel = channel or target.channel
+        state = open_state(config)
+        if target.mode == "token":
+            from slack_sdk.errors import SlackApiError
 
-        try:
-            auth = SlackDelivery(state, target, config.alerting).client().auth_test()
-        except SlackApiError as exc:
-            raise DeliveryError(f"Slack refused the bot token (auth.test: {exc.response.get('error')})") from None
-        except OSError as exc:
-            raise DeliveryError(f"cannot reach the Slack API: {type(exc).__name__}") from None
-        for line in _scope_warnings(auth.headers):
-            click.echo(line, err=True)
-    now = dt.datetime.now(dt.UTC)
-    with state.transaction() as conn:
-        row_id = outbox.enqueue(
-            conn,
-            kind="test",
-            channel=channel,
-            mode=target.mode,
-            payload=blocks.test_message(channel, now),
-            created_at=now,
-        )
-    deliver_pending(config, state=state)
-    row = outbox.get(state, row_id)
-    assert row is not None
-    if as_json:
-        print_json(row.to_dict())
-    elif row.status == "sent":
-        click.echo(f"sent a test message to {channel} ({target.mode} mode)")
-    elif row.status == "sent_unconfirmed":
-        click.echo(f"sent a test message to {channel} twice, but Slack confirmed neither: check the channel", err=True)
-    else:
-        click.echo(
-            f"test message not delivered ({row.status}): {row.last_error or 'queued for the next run'}", err=True
-        )
-    return int(ExitCode.OK if row.status == "sent" else ExitCode.ERRORED)
+            try:
+                auth = SlackDelivery(state, target, config.alerting).client().auth_test()
+            except SlackApiError as exc:
+                raise DeliveryError(f"Slack refused the bot token (auth.test: {exc.response.get('error')})") from None
+            except OSError as exc:
+                raise DeliveryError(f"cannot reach the Slack API: {type(exc).__name__}") from None
+            for line in _scope_warnings(auth.headers):
+                click.echo(line, err=True)
+        now = dt.datetime.now(dt.UTC)
+        with state.transaction() as conn:
+            row_id = outbox.enqueue(
+                conn,
+                kind="test",
+                channel=channel,
+                mode=target.mode,
+                payload=blocks.test_message(channel, now),
+                created_at=now,
+            )
+        deliver_pending(config, state=state)
+        row = outbox.get(state, row_id)
+        assert row is not None
+        if as_json:
+            print_json(row.to_dict())
+        elif row.status == "sent":
+            click.echo(f"sent a test message to {channel} ({target.mode} mode)")
+        elif row.status == "sent_unconfirmed":
+            click.echo(
+                f"sent a test message to {channel} twice, but Slack confirmed neither: check the channel", err=True
+            )
+        else:
+            click.echo(
+                f"test message not delivered ({row.status}): {row.last_error or 'queued for the next run'}", err=True
+            )
+        return int(ExitCode.OK if row.status == "sent" else ExitCode.ERRORED)
 
 
 @alerts.command("status", epilog=EPILOG)
@@ -98,47 +103,50 @@ def status(config_path: str | None, show_all: bool, as_json: bool) -> int:
     from pipeline_canary.state import open_state
 
     config = load_config(config_path)
-    mode = slack_target(config.alerting).mode
-    delivery = describe_delivery(config.alerting)
-    state = open_state(config)
-    found = list_incidents(state, open_only=not show_all)
-    queued = outbox.pending(state) + outbox.rows(state, status="rejected", limit=20)
-    unconfirmed = outbox.unconfirmed(state, limit=20)
-    if as_json:
-        print_json(
-            {
-                "slack": mode,
-                "slack_delivery": delivery,
-                "incidents": [_incident(i) for i in found],
-                "outbox": {
-                    "counts": outbox.counts(state),
-                    "queued": [r.to_dict() for r in queued],
-                    "unconfirmed": [r.to_dict() for r in unconfirmed],
-                },
-            }
-        )
+    with state_session(config, write=False) as config:
+        mode = slack_target(config.alerting).mode
+        delivery = describe_delivery(config.alerting)
+        state = open_state(config)
+        found = list_incidents(state, open_only=not show_all)
+        queued = outbox.pending(state) + outbox.rows(state, status="rejected", limit=20)
+        unconfirmed = outbox.unconfirmed(state, limit=20)
+        if as_json:
+            print_json(
+                {
+                    "slack": mode,
+                    "slack_delivery": delivery,
+                    "incidents": [_incident(i) for i in found],
+                    "outbox": {
+                        "counts": outbox.counts(state),
+                        "queued": [r.to_dict() for r in queued],
+                        "unconfirmed": [r.to_dict() for r in unconfirmed],
+                    },
+                }
+            )
+            return int(ExitCode.OK)
+        click.echo(f"Slack delivery: {delivery.replace(mode, mode.upper(), 1)}")
+        click.echo(f"{len(found)} {'incident(s)' if show_all else 'open incident(s)'}")
+        for i in found:
+            since = i.first_failed_at.isoformat(timespec="minutes")
+            click.echo(
+                f"  [{i.status}] {i.severity:<8} {i.checkpoint}/{i.check}"
+                f"{f'  game day {i.game_date}' if i.game_date else ''}  since {since}  runs {i.runs}  "
+                f"latest {i.last_value}  → {i.channel}"
+            )
+        counts = outbox.counts(state)
+        click.echo("outbox: " + (", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "empty"))
+        for row in queued:
+            click.echo(
+                f"  #{row.id} {row.state} {row.kind} → {row.channel}  attempts {row.attempts}  {row.last_error or ''}"
+            )
+        if unconfirmed:
+            click.echo(
+                f"{len(unconfirmed)} message(s) not confirmed by Slack (sent; missing or repeated in the channel?):"
+            )
+        for row in unconfirmed:
+            what = _UNCONFIRMED.get(row.state, "")
+            click.echo(f"  #{row.id} {row.state} {row.kind} → {row.channel}  attempts {row.attempts}  {what}")
         return int(ExitCode.OK)
-    click.echo(f"Slack delivery: {delivery.replace(mode, mode.upper(), 1)}")
-    click.echo(f"{len(found)} {'incident(s)' if show_all else 'open incident(s)'}")
-    for i in found:
-        since = i.first_failed_at.isoformat(timespec="minutes")
-        click.echo(
-            f"  [{i.status}] {i.severity:<8} {i.checkpoint}/{i.check}"
-            f"{f'  game day {i.game_date}' if i.game_date else ''}  since {since}  runs {i.runs}  "
-            f"latest {i.last_value}  → {i.channel}"
-        )
-    counts = outbox.counts(state)
-    click.echo("outbox: " + (", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "empty"))
-    for row in queued:
-        click.echo(
-            f"  #{row.id} {row.state} {row.kind} → {row.channel}  attempts {row.attempts}  {row.last_error or ''}"
-        )
-    if unconfirmed:
-        click.echo(f"{len(unconfirmed)} message(s) not confirmed by Slack (sent; missing or repeated in the channel?):")
-    for row in unconfirmed:
-        what = _UNCONFIRMED.get(row.state, "")
-        click.echo(f"  #{row.id} {row.state} {row.kind} → {row.channel}  attempts {row.attempts}  {what}")
-    return int(ExitCode.OK)
 
 
 _UNCONFIRMED = {
@@ -156,10 +164,11 @@ def flush(config_path: str | None) -> int:
     from pipeline_canary.state import open_state
 
     config = load_config(config_path)
-    sent = deliver_pending(config)
-    left = len(outbox.pending(open_state(config)))
-    click.echo(f"delivered {sent}; {left} still queued")
-    return int(ExitCode.OK if left == 0 else ExitCode.ERRORED)
+    with state_session(config, write=True) as config:
+        sent = deliver_pending(config)
+        left = len(outbox.pending(open_state(config)))
+        click.echo(f"delivered {sent}; {left} still queued")
+        return int(ExitCode.OK if left == 0 else ExitCode.ERRORED)
 
 
 def _scope_warnings(headers: object) -> list[str]:

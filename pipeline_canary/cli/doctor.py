@@ -1,6 +1,7 @@
 """``canary doctor``: check the set-up before the first run, and say how to fix each problem.
 
-Checks, in order: the configuration loads; BigQuery credentials are present; the warehouse answers
+Checks, in order: the configuration loads; a shared state backend's bucket answers and its lock is free
+or whose it is; BigQuery credentials are present; the warehouse answers
 (seconds, not the client's default minutes); every configured pipeline table exists with the columns
 the checkpoints read; the staging dataset can be listed; the warehouse knows when tables were
 created (DuckDB keeps no creation times: a source must be configured); queries can be run (BigQuery: a dry run,
@@ -97,6 +98,8 @@ class Doctor:
         wh = self.config.warehouse
         self._packages()
         self._contract()
+        if self.config.state.backend == "gcs":
+            self._shared_state()
         if wh.backend == "bigquery" and not self._bigquery_settings():
             return self.findings
         from pipeline_canary.warehouse import connect
@@ -163,6 +166,45 @@ class Doctor:
             "worker contract",
             lambda: f"{path}: {len(load_contract(path))} fields",
             lambda exc: "fix the file, or point [pipeline] worker_contract at the right one",
+        )
+
+    def _shared_state(self) -> None:
+        """``[state] backend = "gcs"``: the bucket answers, and who holds the lock (without taking it)."""
+        from pipeline_canary.state.gcs import GCSStateFile, StateStorageError, explain
+        from pipeline_canary.state.gcs_lock import GCSLock
+
+        state = self.config.state
+        assert state.uri is not None  # validated with the backend
+
+        def reachable() -> str:
+            from google.api_core import exceptions as gexc
+
+            remote = GCSStateFile.from_uri(state.uri or "")
+            try:
+                blob = remote.bucket.get_blob(remote.name)
+                lock = GCSLock(remote.bucket, remote.lock_name, ttl_s=state.lock_ttl_s, wait_s=0).inspect()
+            except gexc.GoogleAPIError as exc:
+                raise StateStorageError(f"cannot read {remote.url}: {explain(exc)}") from None
+            found = (
+                f"generation {blob.generation}, {blob.size} bytes"
+                if blob
+                else "no state yet (the first run creates it)"
+            )
+            if lock is None:
+                held = "lock free"
+            elif lock.expired():
+                held = f"lock expired ({lock.describe()}): the next run takes it over"
+            else:
+                held = f"lock {lock.describe()}"
+            return f"{remote.url}: {found}; {held}"
+
+        self.attempt(
+            "state bucket",
+            reachable,
+            lambda exc: (
+                "create the bucket, fix [state] uri, and grant the job's service account "
+                "roles/storage.objectUser on the bucket"
+            ),
         )
 
     def _bigquery_settings(self) -> bool:

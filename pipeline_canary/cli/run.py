@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 import click
@@ -99,14 +100,24 @@ def run(
         registry.get(name)  # unknown names are a usage error before anything runs
     if dry_run:
         return _dry_run(config, list(checkpoints) or None, as_of, now, as_json)
-    result = execute(
-        config,
-        list(checkpoints) or None,
-        as_of=as_of,
-        now=now,
-        alert=False if no_alert else (True if force_alert else None),
-        build_docs=False if no_docs else None,
-    )
+    from pipeline_canary.state.gcs_lock import StateBusyError
+
+    try:
+        result = execute(
+            config,
+            list(checkpoints) or None,
+            as_of=as_of,
+            now=now,
+            alert=False if no_alert else (True if force_alert else None),
+            build_docs=False if no_docs else None,
+        )
+    except StateBusyError as exc:  # another execution is running: skipping is the safe outcome, not an error
+        logging.getLogger(__name__).warning("run skipped: %s", exc)
+        if as_json:
+            print_json({"outcome": "skipped", "reason": str(exc)})
+        else:
+            click.echo(f"skipped: {exc}", err=True)
+        return int(ExitCode.OK)
     if as_json:
         print_json(result.to_dict())
     else:

@@ -7,13 +7,15 @@ GCS-compatible server with anonymous credentials; otherwise Application Default 
 from __future__ import annotations
 
 import mimetypes
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline_canary.errors import CanaryError, InputError
+from pipeline_canary.gcs_client import storage_client
+
+__all__ = ["PublishError", "Published", "parse_gs_url", "publish", "storage_client"]
 
 
 class PublishError(CanaryError):
@@ -41,21 +43,6 @@ def parse_gs_url(url: str) -> tuple[str, str]:
         raise InputError(f"{url!r} names no bucket (expected gs://BUCKET/PREFIX)")
     prefix = prefix.strip("/")
     return bucket, f"{prefix}/" if prefix else ""
-
-
-def storage_client(project: str | None = None) -> Any:
-    from google.cloud import storage
-
-    emulator = os.environ.get("STORAGE_EMULATOR_HOST")
-    if emulator:
-        from google.auth.credentials import AnonymousCredentials
-
-        return storage.Client(
-            project=project or "local",
-            credentials=AnonymousCredentials(),
-            client_options={"api_endpoint": emulator},
-        )
-    return storage.Client(project=project)
 
 
 def publish(

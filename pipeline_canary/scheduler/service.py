@@ -302,6 +302,8 @@ class Service:
             warehouse.close()
 
     def _warn_if_state_is_volatile(self) -> None:
+        if self.config.state.backend == "gcs":
+            return  # kept in Cloud Storage: the local copy lives for one run only
         path = self.config.state.path
         reason = volatile_state(path)
         if reason is not None:
@@ -320,15 +322,17 @@ class Service:
         try:
             from pipeline_canary.state import open_state
             from pipeline_canary.state.history import history
+            from pipeline_canary.state.sync import state_session
 
-            store = open_state(self.config)
-            for name, state in self.states.items():
-                rows = history(store, name, limit=1)
-                if rows:
-                    row = rows[0]
-                    state.last_outcome, state.last_message = row.outcome.value, row.message
-                    state.last_run, state.last_run_id = row.now, row.run_id
-                    state.last_duration_s = round(row.duration_s, 4)
+            with state_session(self.config, write=False) as config:  # gcs: a snapshot, no lock
+                store = open_state(config)
+                for name, state in self.states.items():
+                    rows = history(store, name, limit=1)
+                    if rows:
+                        row = rows[0]
+                        state.last_outcome, state.last_message = row.outcome.value, row.message
+                        state.last_run, state.last_run_id = row.now, row.run_id
+                        state.last_duration_s = round(row.duration_s, 4)
         except Exception:  # status is a convenience; the schedule must start regardless
             log.warning("could not read run history", exc_info=True)
 

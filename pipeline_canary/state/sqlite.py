@@ -108,3 +108,10 @@ def open_state(config: CanaryConfig) -> SQLiteState:
     if key not in _OPEN:
         _OPEN[key] = SQLiteState(config.state.path)
     return _OPEN[key]
+
+
+def forget_state(path: Path) -> None:
+    """Close (this thread's connection) and drop the cached store of ``path``, before the file is replaced."""
+    store = _OPEN.pop(str(path), None)
+    if store is not None:
+        store.close()
