@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pipeline_canary.alerting.settings import AlertingConfig, MetricsConfig
 from pipeline_canary.config_types import Bounded, Section
 from pipeline_canary.errors import ConfigError
+from pipeline_canary.evidence import EvidenceConfig
 from pipeline_canary.scheduler.settings import ScheduleConfig
 from pipeline_canary.warehouse.base import TableRef, validate_identifier
 
@@ -184,6 +185,7 @@ class CanaryConfig(BaseModel):
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)
     metrics: MetricsConfig = MetricsConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    evidence: EvidenceConfig = EvidenceConfig()
     checkpoints: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: Path | None = None
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from pipeline_canary.config_types import Section
 from pipeline_canary.errors import ConfigError, UnknownCheckpointError
-from pipeline_canary.results import Threshold
+from pipeline_canary.results import EvidenceTable, Threshold
 
 if TYPE_CHECKING:
     from pipeline_canary.config import PipelineConfig
@@ -32,12 +32,18 @@ class Settings(Section):
 
 @dataclass(frozen=True)
 class CheckSpec:
-    """One check of a canary: a metric and the bounds it must stay within."""
+    """One check of a canary: a metric, the bounds it must stay within, and the evidence that explains it.
+
+    ``evidence`` names the canary's evidence tables that say what broke when the check does not pass
+    (the games without predictions, the missing columns): the terminal, Slack, the dashboard and GX
+    show their rows under the check.
+    """
 
     name: str
     metric: str
     threshold: Threshold
     description: str
+    evidence: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,8 @@ class Observation:
     """
 
     metrics: dict[str, float | None]
-    evidence: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Rows per table; an EvidenceTable when the canary kept only some of them (its total says how many).
+    evidence: dict[str, EvidenceTable | list[dict[str, Any]]] = field(default_factory=dict)
     skip_reason: str | None = None
     error: str | None = None
     summary: str = ""
@@ -143,6 +150,10 @@ class Canary(ABC):
     def checks(self, settings: Any) -> list[CheckSpec]:
         """The checks (one GX expectation each) with thresholds from ``settings``."""
 
+    def evidence_line(self, table: str, row: Mapping[str, Any]) -> str:
+        """One evidence row for people, naming the thing (a game, a column, a table); override per canary."""
+        return plain_line(row)
+
     def queries(self, ctx: CheckContext, settings: Any) -> list[Query]:
         """The SQL this canary sends (for ``--dry-run`` estimates); metadata-only canaries send none."""
         return []
@@ -150,6 +161,18 @@ class Canary(ABC):
     @abstractmethod
     def collect(self, ctx: CheckContext, settings: Any) -> Observation:
         """Run the canary's SQL (pushed down: only small results come back) and return metrics."""
+
+
+LINE_CHARS = 200  # an evidence line longer than this is cut
+
+
+def plain_line(row: Mapping[str, Any]) -> str:
+    """``key=value, ...``: the generic evidence line, for rows a canary does not describe itself."""
+    return cut(", ".join(f"{k}={v}" for k, v in row.items()))
+
+
+def cut(text: str, limit: int = LINE_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _message(error: Any) -> str:

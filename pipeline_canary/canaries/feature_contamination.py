@@ -8,6 +8,7 @@ silently degrading predictions and training data. Required features are every fe
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import model_validator
@@ -121,14 +122,27 @@ class FeatureContamination(Canary):
                 metric="required_default_pct",
                 threshold=Threshold(max=settings.fail_pct, level="fail"),
                 description=f"% of rows with required defaults must stay <= {settings.fail_pct}",
+                evidence=("most_defaulted_required_features", "trend_by_day"),
             ),
             CheckSpec(
                 name="contamination_below_warn",
                 metric="required_default_pct",
                 threshold=Threshold(max=settings.warn_pct, level="warn"),
                 description=f"% of rows with required defaults should stay <= {settings.warn_pct}",
+                evidence=("most_defaulted_required_features", "trend_by_day"),
             ),
         ]
+
+    def evidence_line(self, table: str, row: Mapping[str, Any]) -> str:
+        if table == "trend_by_day":
+            return (
+                f"{row['game_date']}: {row['contaminated_rows']} of {row['rows']} rows ({row['pct']}%) "
+                "have required defaults"
+            )
+        return (
+            f"feature {row['feature_index']} {row['feature_name']}: defaulted in {row['rows_defaulted']} rows "
+            f"({row['pct_of_rows']}%)"
+        )
 
     def queries(self, ctx: CheckContext, settings: Any) -> list[Query]:
         params = {

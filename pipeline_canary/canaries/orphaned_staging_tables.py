@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Headline, Observation, Settings, register
 from pipeline_canary.config_types import Bounded
 from pipeline_canary.errors import NoCreationTimesError
-from pipeline_canary.results import Threshold
+from pipeline_canary.results import EvidenceTable, Threshold
 from pipeline_canary.warehouse.base import TableInfo, Warehouse
 
 NAMES_IN_MESSAGE = 10  # tables named in a message; the evidence lists up to evidence_limit
@@ -55,6 +56,7 @@ class StagingTable:
     def to_row(self) -> dict[str, Any]:
         return {
             "table": self.info.name,
+            "dataset": self.info.dataset,
             "created": self.info.created.isoformat() if self.info.created else None,
             "age_hours": None if self.age_hours is None else round(self.age_hours, 1),
             "batch_id": self.batch_id,
@@ -116,12 +118,14 @@ class OrphanedStagingTables(Canary):
                 metric="orphaned_tables",
                 threshold=Threshold(max=settings.max_orphans, level="fail"),
                 description=f"staging tables older than {settings.max_age_hours:g} h",
+                evidence=("orphaned_tables",),
             ),
             CheckSpec(
                 name="no_unknown_age_tables",
                 metric="unknown_age_tables",
                 threshold=Threshold(max=0, level="warn"),
                 description="staging tables whose creation time the warehouse cannot tell (never counted as young)",
+                evidence=("unknown_age_tables",),
             ),
         ]
 
@@ -156,13 +160,32 @@ class OrphanedStagingTables(Canary):
                 "orphaned_batches": len(batches),
                 "unknown_age_tables": len(unknown),
             },
-            evidence={
-                "orphaned_tables": [s.to_row() for s in orphans[: settings.evidence_limit]],
-                "unknown_age_tables": [s.to_row() for s in unknown[: settings.evidence_limit]],
+            evidence={  # the oldest first, bounded; the totals count them all
+                "orphaned_tables": _rows(orphans, settings.evidence_limit),
+                "unknown_age_tables": _rows(unknown, settings.evidence_limit),
             },
             summary=summary,
             error=error,
         )
+
+    def evidence_line(self, table: str, row: Mapping[str, Any]) -> str:
+        name = f"{row['dataset']}.{row['table']}" if row.get("dataset") else str(row["table"])
+        if row.get("created") is None:
+            return f"unknown age: {name} (the warehouse has no creation time for it)"
+        created = dt.datetime.fromisoformat(str(row["created"])).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        age = row.get("age_hours")
+        return f"orphaned: {name} (created {created}, {_hours(age)} old)"
+
+
+def _rows(tables: list[StagingTable], limit: int) -> EvidenceTable:
+    return EvidenceTable.of([t.to_row() for t in tables[:limit]], total=len(tables))
+
+
+def _hours(age: Any) -> str:
+    if age is None:
+        return "unknown age"
+    hours = float(age)
+    return f"{hours:.0f} h" if hours < 72 else f"{hours / 24:.1f} days"
 
 
 def name_list(names: list[str], limit: int = NAMES_IN_MESSAGE) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import field_validator
@@ -177,14 +178,25 @@ class PredictionGap(Canary):
                 metric="gap_detected",
                 threshold=Threshold(max=0, level="fail"),
                 description="1 when games are scheduled and there are zero active predictions",
+                evidence=("games_without_predictions",),
             ),
             CheckSpec(
                 name="every_game_covered",
                 metric="games_without_predictions",
                 threshold=Threshold(max=0, level="warn"),
                 description="games with no active predictions while other games have some",
+                evidence=("games_without_predictions",),
             ),
         ]
+
+    def evidence_line(self, table: str, row: Mapping[str, Any]) -> str:
+        game = f"{row['game_key']} ({row['schedule_game_id']})"
+        if table == "duplicate_schedule_rows":
+            return f"{game}: listed {row['schedule_rows']} times in the schedule ({row['duplicate_rows']} not counted)"
+        if table == "games_pending":
+            return f"{game}: predictions not due yet (due by {_hhmm(row.get('due_at'))})"
+        count = int(row["active_predictions"])
+        return f"{game}: {count} active prediction{'' if count == 1 else 's'}"
 
     def queries(self, ctx: CheckContext, settings: Any) -> list[Query]:
         return [
@@ -268,6 +280,15 @@ def with_deadline(game: dict[str, Any], day_due: dt.datetime, lead: dt.timedelta
     """
     tip = as_utc(game.get("tip_at"))
     return {**game, "tip_at": tip, "due_at": day_due if tip is None else tip - lead}
+
+
+def _hhmm(value: Any) -> str:
+    """An ISO time of the evidence as ``2026-02-08 22:30 UTC``."""
+    try:
+        moment = as_utc(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "unknown"
 
 
 def _evidence(game: dict[str, Any]) -> dict[str, Any]:

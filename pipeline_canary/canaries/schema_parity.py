@@ -8,6 +8,7 @@ uses (``pipeline_canary.schema.compare``).
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,14 +46,32 @@ class SchemaParity(Canary):
                 metric="missing_in_table",
                 threshold=Threshold(max=0, level="fail"),
                 description="fields the worker writes that the table lacks",
+                evidence=("differences", "alter_statements"),
             ),
             CheckSpec(
                 name="types_compatible",
                 metric="incompatible_fields",
                 threshold=Threshold(max=0, level="fail"),
                 description="fields whose type or mode the table cannot accept",
+                evidence=("differences", "alter_statements"),
             ),
         ]
+
+    def evidence_line(self, table: str, row: Mapping[str, Any]) -> str:
+        if table == "alter_statements":
+            return f"fix: {row['sql']}"
+        if table == "contract":
+            return f"worker contract: {row['path']}"
+        field, worker, column = row["field"], row.get("worker_type"), row.get("table_type")
+        problem = row["problem"]
+        if problem == "missing_in_table":
+            return f"missing column: {field} ({worker})"
+        if problem == "extra_in_table":
+            return f"extra column, not written by the worker: {field} ({column})"
+        if problem == "required_not_written":
+            return f"required column the worker never writes: {field} ({column})"
+        kind = "type" if problem == "type_mismatch" else "mode" if problem == "mode_mismatch" else problem
+        return f"incompatible {kind}: {field} (worker writes {worker}, table has {column})"
 
     def collect(self, ctx: CheckContext, settings: Any) -> Observation:
         from pipeline_canary.schema.compare import compare
@@ -104,9 +123,10 @@ class SchemaParity(Canary):
 
 
 def _type(field: Any) -> str | None:
-    if field is None:
-        return None
-    return f"ARRAY<{field.type}>" if field.mode == "REPEATED" else str(field.type)
+    """``STRING``, ``ARRAY<INT64>``, ``STRING REQUIRED``: the type with the mode when it matters."""
+    from pipeline_canary.schema.acceptance import describe
+
+    return None if field is None else describe(field)
 
 
 def _contract(path: Path) -> list[Any]:

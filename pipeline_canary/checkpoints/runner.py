@@ -248,7 +248,7 @@ def run_checkpoints(
             while (collected := arrived.get()) is not None:
                 if isinstance(collected, BaseException):
                     raise collected
-                result = validate(project, collected, run_id, now)
+                result = validate(project, collected, run_id, now, evidence_rows=config.evidence.rows)
                 log.info(
                     "checkpoint finished",
                     extra={

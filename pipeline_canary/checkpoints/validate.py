@@ -6,9 +6,18 @@ import datetime as dt
 import logging
 import math
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from pipeline_canary.results import CheckpointResult, CheckResult, Outcome, rollup
+from pipeline_canary.checkpoints.evidence_docs import attach
+from pipeline_canary.results import (
+    DEFAULT_EVIDENCE_ROWS,
+    CheckpointResult,
+    CheckResult,
+    Outcome,
+    bound_evidence,
+    rollup,
+)
 
 if TYPE_CHECKING:
     from pipeline_canary.checkpoints.gx_project import GXProject
@@ -17,19 +26,28 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def validate(project: GXProject, collected: Collected, run_id: str, run_time: dt.datetime) -> CheckpointResult:
+def validate(
+    project: GXProject,
+    collected: Collected,
+    run_id: str,
+    run_time: dt.datetime,
+    *,
+    evidence_rows: int = DEFAULT_EVIDENCE_ROWS,
+) -> CheckpointResult:
+    """The checkpoint's result; its evidence is the first ``evidence_rows`` rows of each table (and the totals)."""
     canary, obs = collected.canary, collected.observation
     spent, scanned = collected.duration_s, collected.bytes_processed
     if obs is None:
         return CheckpointResult.errored(canary.name, f"could not run: {collected.error}", spent, scanned)
+    evidence = bound_evidence(obs.evidence, evidence_rows)
     if obs.error:
         return CheckpointResult.errored(
-            canary.name, f"could not run: {obs.error}", spent, scanned, metrics=obs.metrics, evidence=obs.evidence
+            canary.name, f"could not run: {obs.error}", spent, scanned, metrics=obs.metrics, evidence=evidence
         )
     if obs.skip_reason:
         if obs.due_at is not None:  # not due yet: neither a pass nor a failure, no incident moves
             return CheckpointResult.skipped(
-                canary.name, f"pending: {obs.skip_reason}", spent, scanned, due_at=obs.due_at, evidence=obs.evidence
+                canary.name, f"pending: {obs.skip_reason}", spent, scanned, due_at=obs.due_at, evidence=evidence
             )
         return CheckpointResult.skipped(canary.name, f"skipped: {obs.skip_reason}", spent, scanned)
     started = time.perf_counter()
@@ -45,9 +63,7 @@ def validate(project: GXProject, collected: Collected, run_id: str, run_time: dt
         log.exception("GX validation of %s failed", canary.name)
         message = f"could not validate with Great Expectations: {type(exc).__name__}: {exc}"
         spent += time.perf_counter() - started
-        return CheckpointResult.errored(
-            canary.name, message, spent, scanned, metrics=obs.metrics, evidence=obs.evidence
-        )
+        return CheckpointResult.errored(canary.name, message, spent, scanned, metrics=obs.metrics, evidence=evidence)
     by_check = {
         (r.expectation_config.meta or {}).get("check") if r.expectation_config else None: r for r in validation.results
     }
@@ -56,22 +72,29 @@ def validate(project: GXProject, collected: Collected, run_id: str, run_time: dt
         observed = obs.metrics.get(spec.metric)
         checks.append(_check_result(spec, observed, by_check.get(spec.name)))
     outcome = rollup([c.outcome for c in checks])
-    return CheckpointResult(
+    result = CheckpointResult(
         name=canary.name,
         outcome=outcome,
         checks=tuple(checks),
         message=obs.summary,
         metrics=obs.metrics,
-        evidence=obs.evidence,
-        duration_s=collected.duration_s + time.perf_counter() - started,
+        evidence=evidence,
         bytes_processed=collected.bytes_processed,
         docs_path=project.docs_page(identifier),
     )
+    attach(project, identifier, validation, result)  # GX's stored result (and Data Docs) carry it too
+    return replace(result, duration_s=collected.duration_s + time.perf_counter() - started)
 
 
 def _check_result(spec: Any, observed: float | None, gx_result: Any) -> CheckResult:
     threshold = spec.threshold
-    base = {"name": spec.name, "observed": observed, "threshold": threshold, "metric": spec.metric}
+    base = {
+        "name": spec.name,
+        "observed": observed,
+        "threshold": threshold,
+        "metric": spec.metric,
+        "evidence_tables": spec.evidence,
+    }
     if gx_result is None:
         return CheckResult(outcome=Outcome.ERRORED, message="GX returned no result for this check", **base)
     info = gx_result.exception_info or {}

@@ -7,7 +7,10 @@ from typing import Any
 
 import click
 
-from pipeline_canary.results import Outcome, RunResult
+from pipeline_canary.evidence import what_broke
+from pipeline_canary.results import CheckpointResult, Outcome, RunResult
+
+TERMINAL_LINES = 5  # evidence lines per table under a checkpoint that did not pass
 
 _COLORS = {
     Outcome.PASSED: "green",
@@ -45,12 +48,29 @@ def print_run(result: RunResult) -> None:
         for check in cp.checks:
             if check.outcome is not Outcome.PASSED:
                 click.echo(f"        └ {check.name}: {check.message}")
+        for line in evidence_lines(cp):
+            click.echo(f"          {line}")
     counts: dict[str, int] = {}
     for cp in result.checkpoints:
         label = "pending" if cp.pending else cp.outcome.value
         counts[label] = counts.get(label, 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in counts.items())
     click.echo(f"{badge(result.outcome)} {summary} in {result.duration_s:.2f}s")
+
+
+def evidence_lines(cp: CheckpointResult, limit: int = TERMINAL_LINES) -> list[str]:
+    """What broke, by name: the top lines of the evidence of a warned, failed or errored checkpoint."""
+    if cp.outcome not in (Outcome.WARNED, Outcome.FAILED, Outcome.ERRORED):
+        return []
+    out = []
+    for table in what_broke(cp, limit):
+        out.append(f"{table.title} ({table.total}):")
+        out += [f"  {line}" for line in table.lines]
+        if table.more:
+            kept = cp.evidence[table.table]
+            listed = f"the first {len(kept)}" if kept.truncated else "them all"
+            out.append(f"  … and {table.more} more (--json lists {listed})")
+    return out
 
 
 def print_json(data: Any) -> None:

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 import great_expectations.expectations as gxe
 from great_expectations.compatibility.pydantic import PrivateAttr
+from great_expectations.render import LegacyDiagnosticRendererType
+from great_expectations.render.renderer.renderer import renderer
 
 if TYPE_CHECKING:
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
@@ -54,3 +56,16 @@ class ExpectCanaryMetricWithinThreshold(gxe.ExpectColumnMaxToBeBetween):
             built = super().configuration
             object.__setattr__(self, "_configuration", built)
         return built
+
+    @classmethod
+    @renderer(renderer_type=LegacyDiagnosticRendererType.UNEXPECTED_TABLE)
+    def _diagnostic_unexpected_table_renderer(
+        cls, configuration: Any = None, result: Any = None, runtime_configuration: Any = None
+    ) -> Any:
+        """GX's unexpected-values table (none for a metric), then the canary's evidence for the check."""
+        from pipeline_canary.checkpoints.evidence_docs import evidence_blocks
+
+        base = super()._diagnostic_unexpected_table_renderer(
+            configuration=configuration, result=result, runtime_configuration=runtime_configuration
+        )
+        return [*(base or []), *evidence_blocks(result)] or None
