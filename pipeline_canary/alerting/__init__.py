@@ -87,6 +87,7 @@ def enqueue_run(config: CanaryConfig, result: RunResult, *, state: SQLiteState |
                 severity=settings.severity_for(cp.name, _canary_severity(cp.name)),
                 channel=settings.channel_for(cp.name),
                 game_date=game_date,
+                warn_checks=settings.warn_checks(cp.name, [c.name for c in cp.checks]),
             )
             transition = incidents.scope(transition, date_less=newest)
             if newest and game_date:  # the live game day moved on: earlier days' incidents end here

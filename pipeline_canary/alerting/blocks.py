@@ -110,25 +110,28 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
 
 
-def _row(row: dict[str, Any]) -> str:
-    text = ", ".join(f"{k}={v}" for k, v in row.items()).replace("`", "'")
-    return esc(text if len(text) <= 200 else text[:197] + "…")
+def evidence_lines(result: CheckpointResult | None, rows: int, link: str | None, check: str | None = None) -> str:
+    """A short summary of the evidence: the checkpoint's own sentence and the first lines of what broke.
 
+    The tables that explain ``check`` (else every check that did not pass), each line naming the
+    game, column or table; "+N more" counts every row found, not only those the result kept.
+    """
+    from pipeline_canary.evidence import table_lines, what_broke
 
-def evidence_lines(result: CheckpointResult | None, rows: int, link: str | None) -> str:
-    """A short summary of the evidence: the checkpoint's own sentence and a few rows per table."""
     if result is None:
         return ""
     lines = [esc(result.message)] if result.message else []
     more = f" (see <{link}|Data Docs>)" if link and link.startswith("http") else " (see Data Docs)"
-    for name, records in result.evidence.items():
-        if not records:
-            continue
-        lines.append(f"*{name}* ({len(records)}):")
-        shown = [f"• `{_row(r)}`" for r in records[:rows]]
-        if len(records) > rows:
-            shown.append(f"… +{len(records) - rows} more{more}")
-        lines.extend(shown)
+    tables = what_broke(result, rows, check=check) if check and check != BLIND else []
+    if not tables:
+        tables = what_broke(result, rows)
+    if not tables:  # nothing names what broke: show what the checkpoint saw
+        tables = [table_lines(result.name, n, t, rows) for n, t in result.evidence.items() if t.total]
+    for table in tables:
+        lines.append(f"*{esc(table.title)}* ({table.total}):")
+        lines.extend(f"• {esc(line)}" for line in table.lines)
+        if table.more:
+            lines.append(f"… +{table.more} more{more}")
     return fit(lines, more=more)
 
 
@@ -167,14 +170,17 @@ def parent(
     elif resolved:
         status = f"resolved {_when(incident.resolved_at)}"
     else:
-        status = f"failing since {_when(incident.first_failed_at)}"
+        warned = result is not None and any(
+            c.name == incident.check and c.outcome.value == "warned" for c in result.checks
+        )
+        status = f"{'warning' if warned else 'failing'} since {_when(incident.first_failed_at)}"
     facts = [
         value_line,
         f"*Status:* {status}   *Runs:* {incident.runs}   *Latest:* {_when(incident.last_seen_at)}",
         f"*Checkpoint:* `{incident.checkpoint}`   *Check:* `{incident.check}`   *Severity:* {incident.severity}",
     ]
     blocks.append(_section("\n".join(facts)))
-    evidence = "" if resolved else evidence_lines(result, evidence_rows, link)
+    evidence = "" if resolved else evidence_lines(result, evidence_rows, link, incident.check)
     if evidence:
         blocks.append(_section("*Evidence*\n" + evidence))
     if info.runbook and not resolved:

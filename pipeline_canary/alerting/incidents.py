@@ -8,7 +8,9 @@ no I/O, so every rule is unit-tested and every run can be replayed. Persistence 
 Lifecycle: ``pending`` (failing, below the alert threshold: no message yet) → ``open`` (parent
 message posted; edited every run; thread replies on material change or as reminders) →
 ``resolved``. A pending streak that passes again is simply dropped. A checkpoint that cannot run
-(``errored``) opens its own ``canary_blind`` incident after K consecutive errored runs.
+(``errored``) opens its own ``canary_blind`` incident after K consecutive errored runs. A check that
+*warns* opens an incident only when its warnings notify (``notify = "warn"``): a ``warning``
+incident, announced after K consecutive warned runs like any warning, resolved when it passes.
 
 Incidents belong to what they are about: a check of a game date (``game_date``) is advanced only by
 results for that date; a date-less one (``game_date`` None: the current state, and ``canary_blind``)
@@ -18,7 +20,7 @@ only by the newest live run (:func:`scope`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -103,10 +105,12 @@ def evaluate(
     severity: str,
     channel: str,
     game_date: dt.date | None = None,
+    warn_checks: Collection[str] = (),
 ) -> Transition:
     """Advance the incidents of one checkpoint (``current``: by check name) by one result.
 
-    New check incidents are about ``game_date``; ``canary_blind`` is never about a date.
+    New check incidents are about ``game_date``; ``canary_blind`` is never about a date. Warnings of
+    the checks in ``warn_checks`` notify: they open ``warning`` incidents (others count as passing).
     """
     out = Transition()
     blind = current.get(BLIND)
@@ -119,10 +123,12 @@ def evaluate(
         _recovered(out, blind, now)
     for check in result.checks:
         previous = current.get(check.name)
-        if check.outcome is Outcome.FAILED:
-            threshold_runs = 1 if severity == "critical" else policy.failures_before_alert
+        warns = check.outcome is Outcome.WARNED and check.name in warn_checks
+        if check.outcome is Outcome.FAILED or warns:
+            level = "warning" if warns else severity
+            threshold_runs = 1 if level == "critical" else policy.failures_before_alert
             _failing(out, previous, result.name, check.name, check.observed, check.message, _threshold(check), now,
-                     policy, severity, channel, threshold_runs=threshold_runs, game_date=game_date)  # fmt: skip
+                     policy, level, channel, threshold_runs=threshold_runs, game_date=game_date)  # fmt: skip
         elif check.outcome in (Outcome.PASSED, Outcome.WARNED) and previous is not None:
             _recovered(out, previous, now)
     return out

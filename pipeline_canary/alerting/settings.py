@@ -19,6 +19,8 @@ Example::
     [alerting.checkpoints.feature_contamination]
     severity = "critical"
     channel = "#nba-alerts"
+    [alerting.checkpoints.prediction_gap.checks.every_game_covered]
+    notify = "warn"                # a game without predictions reaches Slack as a warning incident
 
     [metrics]
     project = "nba-props-platform"  # Cloud Monitoring is off unless a project is set
@@ -49,11 +51,23 @@ _TOKEN_RE = re.compile(r"xox[abpr]-[A-Za-z0-9-]{8,250}")
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
+Notify = Literal["fail", "warn"]
+NOTIFY_HELP = 'fail: only failures open incidents; warn: warnings open "warning" incidents too'
+
+
+class CheckAlerting(Section):
+    """Per-check overrides (``[alerting.checkpoints.NAME.checks.CHECK]``)."""
+
+    notify: Notify = Field(default="fail", description=NOTIFY_HELP)
+
+
 class CheckpointAlerting(Section):
-    """Per-checkpoint overrides: severity (else the canary's own) and the channel to route to."""
+    """Per-checkpoint overrides: severity (else the canary's own), the channel, which outcomes notify."""
 
     severity: Literal["critical", "warning"] | None = None
     channel: str | None = None
+    notify: Notify | None = Field(default=None, description=NOTIFY_HELP)
+    checks: dict[str, CheckAlerting] = Field(default_factory=dict)
 
 
 class AlertingConfig(Section):
@@ -78,6 +92,7 @@ class AlertingConfig(Section):
     max_retry_after_s: Annotated[float, Bounded(0, 3600, unit="s")] = 30.0
     timeout_s: Annotated[float, Bounded(0, 300, lo_open=True, unit="s")] = 10.0
     evidence_rows: Annotated[int, Bounded(0, 1000, unit="rows")] = 8
+    notify: Notify = Field(default="fail", description=NOTIFY_HELP)
     checkpoints: dict[str, CheckpointAlerting] = Field(default_factory=dict)
 
     @model_validator(mode="before")
@@ -106,11 +121,19 @@ class AlertingConfig(Section):
         if self.checkpoints:
             from pipeline_canary.canaries import registry
 
-            for name in self.checkpoints:
+            for name, override in self.checkpoints.items():
                 try:
-                    registry.get(name)
+                    canary = registry.get(name)
                 except UnknownCheckpointError as exc:
                     raise UnknownCheckpointError(f"alerting.checkpoints.{name}: {exc}") from None
+                if override.checks:
+                    known = [c.name for c in canary.checks(canary.parse_settings({}))]
+                    for check in override.checks:
+                        if check not in known:
+                            raise ConfigError(
+                                f"alerting.checkpoints.{name}.checks.{check}: unknown check of {name}; "
+                                f"its checks: {', '.join(known)}"
+                            )
         return self
 
     @model_validator(mode="after")
@@ -125,6 +148,19 @@ class AlertingConfig(Section):
     def severity_for(self, checkpoint: str, default: str) -> str:
         override = self.checkpoints.get(checkpoint)
         return override.severity if override and override.severity else default
+
+    def notify_for(self, checkpoint: str, check: str) -> Notify:
+        """Which outcomes of ``check`` open incidents: the check's setting, else its checkpoint's, else ours."""
+        override = self.checkpoints.get(checkpoint)
+        if override is None:
+            return self.notify
+        if check in override.checks:
+            return override.checks[check].notify
+        return override.notify or self.notify
+
+    def warn_checks(self, checkpoint: str, checks: list[str]) -> frozenset[str]:
+        """Those of ``checks`` whose warnings open warning incidents."""
+        return frozenset(c for c in checks if self.notify_for(checkpoint, c) == "warn")
 
     def channel_for(self, checkpoint: str) -> str:
         override = self.checkpoints.get(checkpoint)
