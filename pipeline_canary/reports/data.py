@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline_canary.evidence import TableLines, explaining, table_lines
 from pipeline_canary.reports._queries import (
     Episode,
     daily,
@@ -18,7 +19,7 @@ from pipeline_canary.reports._queries import (
     streak_start,
 )
 from pipeline_canary.reports.charts import Line, line_chart
-from pipeline_canary.results import Threshold
+from pipeline_canary.results import CheckpointResult, CheckResult, Outcome, Threshold
 
 if TYPE_CHECKING:
     from markupsafe import Markup
@@ -28,14 +29,30 @@ if TYPE_CHECKING:
     from pipeline_canary.state.sqlite import SQLiteState
 
 WINDOW_DAYS = 30
-HISTORY_SHOWN = 50  # rows in a checkpoint page's history table
+HISTORY_SHOWN = 50  # rows in a checkpoint page's history table (history keeps evidence for as many)
 RUNS_SHOWN = 15
+# The pages stay small however long the history: the latest run's tables show this many rows each,
+# a past run only the first lines of what broke.
+LATEST_ROWS = 50
+PAST_LINES = 10
+COLUMNS_SHOWN = 12
+
+
+@dataclass
+class EvidenceView:
+    """One evidence table of the latest run: its lines, and its rows under their columns."""
+
+    lines: TableLines
+    columns: list[str]
+    rows: list[list[Any]]
+    explains: bool  # it says what broke (a check that did not pass names it)
 
 
 @dataclass
 class RowView:
     row: HistoryRow
     gx_href: str | None  # relative to the site root; None when GX's page was pruned
+    evidence: list[TableLines] = field(default_factory=list)  # what broke in this run (first lines)
 
 
 @dataclass
@@ -58,6 +75,8 @@ class CheckpointView:
     episodes: list[Episode] = field(default_factory=list)
     bytes_processed: int | None = None
     duration_s: float | None = None
+    evidence: list[EvidenceView] = field(default_factory=list)  # the latest run's
+    evidence_run: dt.datetime | None = None
 
 
 def gx_href(docs_path: str | None, gx_site: Path) -> str | None:
@@ -112,7 +131,9 @@ def checkpoint_view(
         view.checks = [{**c, "threshold": _describe(c.get("threshold"))} for c in latest.checks]
         view.bytes_processed, view.duration_s = latest.bytes_processed, latest.duration_s
         view.since, view.since_is_lower_bound = streak_start(state, canary.name, latest.outcome.value, start)
-    view.history = [RowView(r, gx_href(r.docs_path, gx_site)) for r in rows]
+        view.evidence = latest_evidence(latest)
+        view.evidence_run = latest.now
+    view.history = [RowView(r, gx_href(r.docs_path, gx_site), past_evidence(r)) for r in rows]
     view.episodes = episodes(state, canary.name, start)
     day_start, day_end, days = start.date(), anchor.date(), daily(state, canary.name, start)
     charts: list[tuple[tuple[str, ...], str, str]] = []
@@ -137,6 +158,47 @@ def checkpoint_view(
     ]
     view.headline, view.charts = (rendered[0][1] if rendered else None), rendered
     return view
+
+
+def as_result(row: HistoryRow) -> CheckpointResult:
+    """The parts of a stored result that say what broke (outcome, checks, evidence)."""
+    checks = tuple(
+        CheckResult(
+            name=str(c.get("name")),
+            outcome=Outcome(c.get("outcome", "passed")),
+            message=str(c.get("message", "")),
+            evidence_tables=tuple(c.get("evidence_tables") or ()),
+        )
+        for c in row.checks
+    )
+    return CheckpointResult(row.checkpoint, row.outcome, checks, row.message, evidence=row.evidence)
+
+
+def latest_evidence(row: HistoryRow) -> list[EvidenceView]:
+    """Every evidence table of the run with rows: those that say what broke first."""
+    result = as_result(row)
+    first = explaining(result)
+    names = first + [n for n, t in result.evidence.items() if t.total and n not in first]
+    views = []
+    for name in names:
+        table = result.evidence[name]
+        kept = table.rows[:LATEST_ROWS]
+        columns = list(dict.fromkeys(k for r in kept for k in r))[:COLUMNS_SHOWN]
+        views.append(
+            EvidenceView(
+                lines=table_lines(row.checkpoint, name, table, LATEST_ROWS),
+                columns=columns,
+                rows=[[r.get(c) for c in columns] for r in kept],
+                explains=name in first,
+            )
+        )
+    return views
+
+
+def past_evidence(row: HistoryRow) -> list[TableLines]:
+    """The first lines of what broke in a past run (nothing for a run that passed)."""
+    result = as_result(row)
+    return [table_lines(row.checkpoint, n, result.evidence[n], PAST_LINES) for n in explaining(result)]
 
 
 def _describe(threshold: dict[str, Any] | None) -> str:

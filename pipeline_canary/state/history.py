@@ -1,13 +1,19 @@
-"""Run history: every run's results, queryable, with retention."""
+"""Run history: every run's results, queryable, with retention.
+
+Each result keeps its evidence (the tables that name what broke, bounded like the result: the first
+``[evidence] rows`` rows and the totals, and at most ``EVIDENCE_BYTES`` of JSON). Only the newest
+``EVIDENCE_RUNS`` results of each checkpoint keep it (the dashboard shows that many); older ones
+keep their outcome, metrics and checks. So the store stays small however often the canary runs.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline_canary.results import Outcome, RunResult
+from pipeline_canary.results import CheckpointResult, Evidence, EvidenceTable, Outcome, RunResult, evidence_from_dict
 from pipeline_canary.state.sqlite import SQLiteState, register_schema
 
 register_schema(
@@ -42,12 +48,15 @@ register_schema(
     columns=(
         ("runs", "replay", "INTEGER NOT NULL DEFAULT 0"),
         ("checkpoint_results", "replay", "INTEGER NOT NULL DEFAULT 0"),
+        ("checkpoint_results", "evidence", "TEXT"),  # JSON {table: {rows, total, truncated}}; NULL: none kept
     ),
 )
+EVIDENCE_RUNS = 50  # results per checkpoint that keep their evidence (the dashboard's history shows 50)
+EVIDENCE_BYTES = 64 * 1024  # JSON per result at most: rows are dropped from the largest tables beyond it
 _RUN_COLUMNS = ("run_id", "as_of", "now", "outcome", "duration_s", "docs_index", "replay")
 _RESULT_COLUMNS = (
     "run_id", "checkpoint", "now", "as_of", "outcome", "message", "metrics", "checks", "bytes_processed",
-    "duration_s", "docs_path", "replay",
+    "duration_s", "docs_path", "replay", "evidence",
 )  # fmt: skip
 
 
@@ -69,6 +78,7 @@ class HistoryRow:
     duration_s: float
     docs_path: str | None
     replay: bool = False
+    evidence: Evidence = field(default_factory=dict)
 
 
 def record_run(state: SQLiteState, result: RunResult) -> None:
@@ -103,10 +113,47 @@ def record_run(state: SQLiteState, result: RunResult) -> None:
                     cp.duration_s,
                     cp.docs_path,
                     int(result.replay),
+                    evidence_json(cp),
                 )
                 for cp in result.checkpoints
             ],
         )
+        for cp in result.checkpoints:
+            _forget_old_evidence(conn, cp.name)
+
+
+def evidence_json(cp: CheckpointResult, limit: int = EVIDENCE_BYTES) -> str | None:
+    """The result's evidence as JSON of at most ``limit`` bytes (totals kept); None when it has none."""
+    tables = {name: table for name, table in cp.evidence.items() if table.total}
+    if not tables:
+        return None
+    text = _dump(tables)
+    while len(text.encode()) > limit:
+        name = max(tables, key=lambda n: len(tables[n].rows))
+        table = tables[name]
+        if not table.rows:  # nothing left to drop: keep only the totals
+            return _dump({n: EvidenceTable((), t.total) for n, t in tables.items()})
+        tables[name] = EvidenceTable(table.rows[: len(table.rows) // 2], table.total)
+        text = _dump(tables)
+    return text
+
+
+def _dump(tables: Evidence) -> str:
+    return json.dumps({name: table.to_dict() for name, table in tables.items()}, default=str)
+
+
+def _forget_old_evidence(conn: Any, checkpoint: str) -> None:
+    """Clear the evidence of ``checkpoint``'s results older than its newest ``EVIDENCE_RUNS``."""
+    conn.execute(
+        """
+        UPDATE checkpoint_results SET evidence = NULL
+        WHERE checkpoint = :checkpoint AND evidence IS NOT NULL AND now < (
+            SELECT now FROM checkpoint_results WHERE checkpoint = :checkpoint
+            ORDER BY now DESC LIMIT 1 OFFSET :keep
+        )
+        """,
+        {"checkpoint": checkpoint, "keep": EVIDENCE_RUNS - 1},
+    )
 
 
 def history(
@@ -137,6 +184,7 @@ def history(
             duration_s=r["duration_s"],
             docs_path=r["docs_path"],
             replay=bool(r["replay"]),
+            evidence=evidence_from_dict(json.loads(r["evidence"])) if r["evidence"] else {},
         )
         for r in state.read().execute(sql, params).fetchall()
     ]
