@@ -116,16 +116,19 @@ _COLUMNS: dict[str, str] = {
 }
 
 
-def insert_predictions(conn: Any, chunk: int, columns: list[Field], now: dt.datetime, as_of_gap: bool) -> None:
+def insert_predictions(
+    conn: Any, chunk: int, columns: list[Field], now: dt.datetime, as_of_gap: bool, missing_game: bool = False
+) -> None:
     """Append one chunk's predictions (ordered by date) into the table with ``columns``.
 
     ``as_of_gap``: the as_of day gets no active rows, only inactive ones (the Feb 2026 incident).
+    ``missing_game``: so does the as_of day's first game (game_idx 0, the earliest tip) alone.
     """
     names = {f.name for f in columns}
     select = ",\n".join(f"{expr} AS {name}" for name, expr in _COLUMNS.items() if name in names)
     systems = ", ".join(f"('{s}', {i})" for i, s in enumerate(SYSTEM_IDS))
     now_lit = now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
-    gap = "TRUE" if as_of_gap else "FALSE"
+    gap = "TRUE" if as_of_gap else "(game_idx = 0)" if missing_game else "FALSE"
     first, last = conn.execute(f"SELECT min(game_date), max(game_date) FROM _days WHERE chunk = {chunk}").fetchone()
     conn.execute(
         f"""

@@ -10,6 +10,8 @@ What each scenario guarantees (1 season or more; ``as_of`` = date of ``now`` in 
 * healthy: required-feature contamination over the 14 days before ``as_of`` is exactly 2.0%
   (rounded row count); ~30% of rows default only the optional vegas features 25-27.
 * prediction-gap: no active predictions on ``as_of``; its rows are all ``is_active = FALSE``.
+* missing-game: one game of ``as_of`` (its first, tipping at 19:00 ET, due by 17:00) has no active
+  predictions, only inactive rows; the other nine are predicted as usual.
 * contamination: 24.6% of the feature rows in ``[as_of - 14 days, as_of)`` have 1-6 required
   defaults, most often 13, 14, then 22-24, then 5-8; earlier days stay at ~2%.
 * schema-drift: ``player_prop_predictions`` lacks ``vegas_line_source`` and ``required_default_count``.
@@ -47,6 +49,7 @@ log = logging.getLogger(__name__)
 SCENARIOS: tuple[str, ...] = (
     "healthy",
     "prediction-gap",
+    "missing-game",
     "contamination",
     "schema-drift",
     "orphaned-staging",
@@ -56,6 +59,7 @@ SCENARIOS: tuple[str, ...] = (
 _FAULTS: dict[str, frozenset[str]] = {
     "healthy": frozenset(),
     "prediction-gap": frozenset({"gap"}),
+    "missing-game": frozenset({"missing_game"}),
     "contamination": frozenset({"contamination"}),
     "schema-drift": frozenset({"drift"}),
     "orphaned-staging": frozenset({"orphans"}),
@@ -96,7 +100,7 @@ def demo_clock(timezone: str = "America/New_York", wall: dt.datetime | None = No
 
 
 def scenario_faults(scenario: str) -> frozenset[str]:
-    """The faults ('gap', 'contamination', 'drift', 'orphans', 'duplicates') a scenario switches on."""
+    """The faults ('gap', 'missing_game', 'contamination', 'drift', 'orphans', 'duplicates') a scenario has."""
     if scenario not in _FAULTS:
         raise ValueError(f"unknown demo scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
     return _FAULTS[scenario]
@@ -185,7 +189,9 @@ def _build(
         for done, chunk in enumerate(range(seasons - 1, -1, -1)):
             report("seasons", done, seasons)
             features.insert_features(conn, chunk)
-            predictions.insert_predictions(conn, chunk, pred_fields, now, as_of_gap="gap" in faults)
+            predictions.insert_predictions(
+                conn, chunk, pred_fields, now, as_of_gap="gap" in faults, missing_game="missing_game" in faults
+            )
         report("seasons", seasons, seasons)
 
         first_day = _scalar(conn, "SELECT min(game_date) FROM _days")
