@@ -56,3 +56,34 @@ def test_threshold_describe() -> None:
     assert Threshold(min=1, max=1).describe() == "= 1"
     assert Threshold(min=2.5).describe() == ">= 2.5"
     assert Outcome.ERRORED.status_code == 3
+
+
+def test_evidence_tables_keep_the_first_rows_and_the_total_as_plain_json() -> None:
+    from pipeline_canary.results import EvidenceTable, bound_evidence, evidence_from_dict
+
+    rows = [{"game_date": dt.date(2026, 2, d), "n": d} for d in range(1, 29)]
+    [(name, table)] = bound_evidence({"trend": rows}, 20).items()
+    assert (name, len(table), table.total, table.truncated) == ("trend", 20, 28, True)
+    assert table[0] == {"game_date": "2026-02-01", "n": 1}  # dates as ISO text: --json, history, GX
+    assert [r["n"] for r in table][-1] == 20
+    assert table.to_dict()["total"] == 28 and len(table.to_dict()["rows"]) == 20
+    assert evidence_from_dict({"trend": table.to_dict()}) == {"trend": table}
+    kept = EvidenceTable.of([{"sql": "x" * 5000}], total=3)
+    assert (kept.total, kept.truncated, len(kept[0]["sql"])) == (3, True, 1000)  # a long cell is cut
+
+
+def test_checkpoint_json_carries_the_evidence_tables() -> None:
+    cp = CheckpointResult(
+        name="prediction_gap",
+        outcome=Outcome.WARNED,
+        evidence={"games_without_predictions": [{"game_key": "20260208_NOP_MIN", "active_predictions": 0}]},
+    )
+    data = RunResult(run_id="r", as_of=dt.date(2026, 2, 8), now=dt.datetime(2026, 2, 8, tzinfo=dt.UTC),
+                     checkpoints=(cp,)).to_dict()  # fmt: skip
+    assert data["checkpoints"][0]["evidence"] == {
+        "games_without_predictions": {
+            "rows": [{"game_key": "20260208_NOP_MIN", "active_predictions": 0}],
+            "total": 1,
+            "truncated": False,
+        }
+    }

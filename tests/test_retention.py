@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -12,10 +13,12 @@ import pytest
 from pipeline_canary.checkpoints import gx_project as gx_module
 from pipeline_canary.checkpoints.runner import gx_project
 from pipeline_canary.config import CanaryConfig
-from pipeline_canary.results import CheckpointResult, RunResult
+from pipeline_canary.results import CheckpointResult, CheckResult, EvidenceTable, Outcome, RunResult
 from pipeline_canary.session import _retention_sink, execute
+from pipeline_canary.state import history as history_module
 from pipeline_canary.state import open_state
-from pipeline_canary.state.history import latest_run_time, record_run
+from pipeline_canary.state.history import history, latest_run_time, record_run
+from pipeline_canary.state.sqlite import forget_state
 from tests.conftest import AS_OF, NOW
 
 KEPT = 3
@@ -132,3 +135,60 @@ def test_a_run_with_a_future_now_does_not_empty_the_real_history(
         record_run(state, result)
         _retention_sink(config, result)
     assert run_times(config) == [real, future], "retention anchored on the future run"
+
+
+def _evidence_run(now: dt.datetime, rows: int) -> RunResult:
+    tables = [{"table": f"_staging_batch_{i:05d}_worker_{'w' * 60}", "age_hours": 30.0} for i in range(rows)]
+    cp = CheckpointResult(
+        name="orphaned_staging_tables",
+        outcome=Outcome.FAILED,
+        checks=(CheckResult("no_orphaned_tables", Outcome.FAILED, "", evidence_tables=("orphaned_tables",)),),
+        evidence={"orphaned_tables": EvidenceTable.of(tables, 1000, total=5000)},
+    )
+    return RunResult(run_id=f"r{now:%Y%m%d%H%M}", as_of=AS_OF, now=now, checkpoints=(cp,))
+
+
+def stored_evidence(config: CanaryConfig) -> list[tuple[str, int | None]]:
+    rows = open_state(config).read().execute("SELECT now, length(evidence) AS n FROM checkpoint_results ORDER BY now")
+    return [(r["now"], r["n"]) for r in rows.fetchall()]
+
+
+def test_history_keeps_bounded_evidence_for_the_newest_runs_only(
+    make_config: Callable[..., CanaryConfig], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(history_module, "EVIDENCE_RUNS", 3)
+    config = make_config(tmp_path / "none.duckdb")
+    state = open_state(config)
+    times = [NOW - dt.timedelta(minutes=15 * i) for i in range(40, -1, -1)]  # every 15 minutes, oldest first
+    for now in times:
+        record_run(state, _evidence_run(now, rows=1000))  # ~100 KB of rows a run, before the bounds
+    stored = stored_evidence(config)
+    assert len(stored) == len(times)
+    kept = [n for _, n in stored if n is not None]
+    assert len(kept) == 3 and all(n <= history_module.EVIDENCE_BYTES for n in kept), kept
+    assert [n for _, n in stored[:-3]] == [None] * (len(times) - 3)  # outcomes and metrics stay
+    [latest] = history(state, "orphaned_staging_tables", limit=1)
+    table = latest.evidence["orphaned_tables"]
+    assert table.total == 5000 and 0 < len(table) < 1000 and table[0]["table"].startswith("_staging_batch_00000")
+    assert state.path.stat().st_size < 2 * 1024 * 1024
+
+
+def test_an_older_state_file_gains_the_evidence_column(
+    make_config: Callable[..., CanaryConfig], tmp_path: Path
+) -> None:
+    config = make_config(tmp_path / "none.duckdb")
+    with sqlite3.connect(config.state.path) as conn:  # history as it was before results kept evidence
+        conn.executescript(
+            "CREATE TABLE checkpoint_results (run_id TEXT NOT NULL, checkpoint TEXT NOT NULL, now TEXT NOT NULL,"
+            " as_of TEXT NOT NULL, outcome TEXT NOT NULL, message TEXT NOT NULL, metrics TEXT NOT NULL,"
+            " checks TEXT NOT NULL, bytes_processed INTEGER, duration_s REAL NOT NULL, docs_path TEXT,"
+            " PRIMARY KEY (run_id, checkpoint));"
+            "INSERT INTO checkpoint_results VALUES ('old', 'orphaned_staging_tables', '2026-02-01T00:00:00+00:00',"
+            " '2026-02-01', 'passed', '', '{}', '[]', NULL, 0.1, NULL);"
+        )
+    forget_state(config.state.path)
+    state = open_state(config)
+    record_run(state, _evidence_run(NOW, rows=2))
+    rows = history(state, "orphaned_staging_tables")
+    assert [r.run_id for r in rows] == [f"r{NOW:%Y%m%d%H%M}", "old"]
+    assert rows[0].evidence["orphaned_tables"].total == 5000 and rows[1].evidence == {}
