@@ -99,3 +99,64 @@ def test_dashboard_in_headless_chromium(served: str, browser: Browser) -> None:
             assert served + "index.html" in targets
             for target in targets:
                 assert fetch(target)[0] == 200, (url, target)
+
+
+EVIDENCE_LINES = (
+    "Array.from(document.querySelectorAll('#evidence .evidence-table.explains')).map(t => [t.dataset.table,"
+    " t.dataset.total, t.querySelector('h3').innerText, Array.from(t.querySelectorAll('li')).map(li => li.innerText),"
+    " t.getBoundingClientRect().height > 0])"
+)
+
+
+def test_evidence_read_from_the_rendered_pages(served: str, browser: Browser) -> None:
+    """Issue 15: the dashboard and GX's pages name the games, the missing columns and the orphaned tables."""
+    browser.open(served + "checkpoints/prediction_gap.html")
+    assert browser.errors() == []
+    [(table, total, header, lines, visible)] = browser.evaluate(EVIDENCE_LINES)
+    assert (table, total, visible) == ("games_without_predictions", "7", True)
+    assert header.startswith("games without predictions 7")
+    assert len(lines) == 7 and all(
+        re.fullmatch(r"20260208_[A-Z]{3}_[A-Z]{3} \(\d{10}\): 0 active predictions", x) for x in lines
+    )
+    past = "Array.from(document.querySelectorAll('td.past-evidence details')).map(d => (d.open = true, d.innerText))"
+    assert any(lines[0] in text for text in browser.evaluate(past)), "the run in the history table names it too"
+    browser.screenshot(artifacts_dir() / "evidence-prediction-gap.png")
+
+    browser.open(served + "checkpoints/schema_parity.html")
+    tables = {t[0]: t for t in browser.evaluate(EVIDENCE_LINES)}
+    assert tables["differences"][3] == [
+        "missing column: vegas_line_source (STRING)",
+        "missing column: required_default_count (INT64)",
+    ]
+    gx_page = browser.evaluate("document.querySelector('a.gx-link').href")
+
+    browser.open(served + "checkpoints/orphaned_staging_tables.html")
+    [(table, total, header, lines, visible)] = browser.evaluate(EVIDENCE_LINES)
+    assert (table, total, visible) == ("orphaned_tables", "668", True) and "first 20 of 668" in header
+    assert len(lines) == 21 and lines[-1] == "… and 648 more"
+    orphan = re.compile(r"orphaned: nba_predictions\._staging_\S+ \(created [\d-]+ [\d:]+ UTC, [\d.]+ (h|days) old\)")
+    assert all(orphan.fullmatch(x) for x in lines[:20])
+
+    browser.open(gx_page)  # GX's validation page of the run (its CDN assets are unreachable here)
+    text = browser.evaluate("document.body.innerText")
+    assert "Evidence: differences (2)" in text and "missing column: vegas_line_source (STRING)" in text
+
+
+def test_one_missing_game_is_named_on_the_rendered_page(
+    seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig], browser: Browser
+) -> None:
+    config = make_config(seeded("missing-game"))
+    result = execute(config, ["prediction_gap"], as_of=AS_OF, now=NOW, alert=False)
+    [game] = result.get("prediction_gap").evidence["games_without_predictions"]
+    site = build_site(config, build_gx=False)
+    server, url = serve_in_thread(site.root)
+    try:
+        browser.open(url + "checkpoints/prediction_gap.html")
+        assert browser.errors() == []
+        assert browser.evaluate("document.querySelector('section.summary').dataset.outcome") == "warned"
+        [(table, total, _, lines, visible)] = browser.evaluate(EVIDENCE_LINES)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (table, total, visible) == ("games_without_predictions", "1", True)
+    assert lines == [f"{game['game_key']} ({game['schedule_game_id']}): 0 active predictions"]
