@@ -11,6 +11,7 @@ GX renders strings of a content block as HTML, unescaped: every value is escaped
 
 from __future__ import annotations
 
+import json
 import logging
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -29,35 +30,52 @@ DOCS_COLUMNS = 12  # columns of a table's full rows on the page
 DOCS_CELL = 160  # characters of one cell on the page
 
 
-def attach(project: GXProject, identifier: Any, validation: Any, result: CheckpointResult) -> None:
-    """Put ``result``'s evidence into GX's validation result and store it again (under ``identifier``).
+def attach(project: GXProject, identifier: Any, result: CheckpointResult) -> None:
+    """Put ``result``'s evidence into GX's stored validation result (under ``identifier``).
 
-    GX stores a result while it validates, before the canary's evidence can be added; storing it
-    again costs one file write per checkpoint. A failure is logged: the run's verdict stands.
+    GX stores a result while it validates, before the canary's evidence can be added. Storing the
+    object again costs GX's serializer (deep copies of every value) twice over; the stored JSON is
+    patched through the store's backend instead (parse, add plain JSON, write: one file write). A
+    failure is logged: the run's verdict stands, only the Data Docs page lacks the evidence.
     """
     if not result.evidence:
         return
-    validation.meta[META_KEY] = result.evidence_dict()
-    checks = {c.name: c for c in result.checks}
-    shown: set[str] = set()  # a table explaining two checks (fail and warn levels) is shown under the first
-    for evr in validation.results:
-        config = evr.expectation_config
-        check = checks.get(str((config.meta or {}).get("check"))) if config is not None else None
-        if check is None or check.outcome not in (Outcome.WARNED, Outcome.FAILED):
-            continue
-        tables = []  # a list: GX stores results with sorted keys, and the canary's order matters
-        for name in check.evidence_tables:
-            table = result.evidence.get(name)
-            if table is not None and table.total and name not in shown:
-                lines = table_lines(result.name, name, table, DOCS_LINES).lines
-                tables.append({"table": name, **table.to_dict(), "lines": list(lines)})
-                shown.add(name)
-        if tables:
-            evr.meta = {**(evr.meta or {}), "evidence": tables}
+    store = project.context.validation_results_store
     try:
-        project.context.validation_results_store.set(identifier, validation)
+        if store.cloud_mode:  # pragma: no cover - GX Cloud keeps results behind its API
+            return
+        key = store.key_to_tuple(identifier)
+        stored = json.loads(store.store_backend.get(key))
+        stored.setdefault("meta", {})[META_KEY] = result.evidence_dict()
+        for evr in stored.get("results") or ():
+            check = str(((evr.get("expectation_config") or {}).get("meta") or {}).get("check"))
+            tables = explained(result, check)
+            if tables:
+                evr["meta"] = {**(evr.get("meta") or {}), "evidence": tables}
+        store.store_backend.set(key, json.dumps(stored, sort_keys=True, default=str))
     except Exception:  # the Data Docs page lacks the evidence; everything else has it
         log.warning("could not store the evidence of %s in its GX validation result", result.name, exc_info=True)
+
+
+def explained(result: CheckpointResult, check_name: str) -> list[dict[str, Any]]:
+    """The evidence tables (with their lines) under ``check_name`` on the page: only if it warned or failed.
+
+    A list, in the canary's order (GX stores results with sorted keys). A table that explains two
+    checks (a fail and a warn level of one metric) is shown under the first that did not pass.
+    """
+    broke = [c for c in result.checks if c.outcome in (Outcome.WARNED, Outcome.FAILED)]
+    earlier: set[str] = set()
+    for check in broke:
+        if check.name == check_name:
+            tables = []
+            for name in check.evidence_tables:
+                table = result.evidence.get(name)
+                if table is not None and table.total and name not in earlier:
+                    lines = table_lines(result.name, name, table, DOCS_LINES).lines
+                    tables.append({"table": name, **table.to_dict(), "lines": list(lines)})
+            return tables
+        earlier.update(check.evidence_tables)
+    return []
 
 
 def evidence_blocks(result: Any) -> list[Any]:

@@ -82,7 +82,7 @@ def validate(
         bytes_processed=collected.bytes_processed,
         docs_path=project.docs_page(identifier),
     )
-    attach(project, identifier, validation, result)  # GX's stored result (and Data Docs) carry it too
+    attach(project, identifier, result)  # GX's stored result (and Data Docs) carry it too
     return replace(result, duration_s=collected.duration_s + time.perf_counter() - started)
 
 
