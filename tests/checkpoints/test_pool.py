@@ -6,6 +6,7 @@ own cursor) or wait for each other, with a generous timeout that fails the canar
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -70,7 +71,10 @@ def test_statements_run_at_once_each_on_its_own_duckdb_cursor(pooled: Callable[[
 
 
 class Reversed(DuckDBWarehouse):
-    """Statement ``k`` returns only after statement ``k + 1`` has: the canaries finish last to first."""
+    """Statement ``k`` returns only after statement ``k + 1`` has: the canaries finish last to first.
+
+    Each reports ``1000 + k`` bytes processed, which must be counted by canary ``k`` alone.
+    """
 
     def __init__(self, path: Path, count: int) -> None:
         super().__init__(path)
@@ -82,7 +86,7 @@ class Reversed(DuckDBWarehouse):
         if k + 1 < len(self.finished) and not self.finished[k + 1].wait(WAIT_S):
             raise WarehouseError(f"statement {k + 1} never finished: the statements did not run at once")
         try:
-            return super().query(sql, params)
+            return dataclasses.replace(super().query(sql, params), bytes_processed=1000 + k)
         finally:
             self.order.append(k)
             self.finished[k].set()
@@ -106,6 +110,7 @@ def test_results_are_validated_as_they_arrive_and_reported_in_canary_order(
     assert validated == names[::-1], "GX validated the results in another order than they arrived"
     assert reported == [c.name for c in run.checkpoints] == names
     assert {c.outcome for c in run.checkpoints} == {Outcome.PASSED}
+    assert [c.bytes_processed for c in run.checkpoints] == [1000, 1001, 1002, 1003]
 
 
 class Crashing(GamesCanary):
