@@ -46,6 +46,9 @@ class WarehouseConfig(Section):
     # BigQuery stops any query job after 6 hours
     timeout_s: Annotated[float, Bounded(0, 6 * 3600, lo_open=True, unit="s")] = 60.0
     max_bytes_billed: Annotated[int | None, Bounded(1, MAX_BYTES_BILLED, unit="bytes (1 PB)")] = None
+    # A run sends its canaries' statements from this many threads at once (BigQuery runs jobs in
+    # parallel; DuckDB gives each thread its own cursor).
+    max_concurrent_queries: Annotated[int, Bounded(1, 64, unit="queries")] = 8
     # DuckDB keeps no creation times: a table (dataset, table_name, created_at) or a query returning
     # dataset, table name and creation time. Neither: the demo's _canary_meta.table_created, if present.
     created_table: str | None = None

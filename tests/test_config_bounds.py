@@ -59,6 +59,7 @@ OVER_RANGE = [
     ("schedule", "lock_wait_s", "inf", "to 86400 s"),
     ("schedule", "shutdown_grace_s", "inf", "to 3600 s"),
     ("warehouse", "timeout_s", "1e300", "at most 21600 s"),
+    ("warehouse", "max_concurrent_queries", "65", "from 1 to 64 queries"),
     ("metrics", "timeout_s", "inf", "at most 300 s"),
     ("schedule.checkpoints.prediction_gap", "timeout_s", "inf", "at most 86400 s"),
     ("checkpoints.orphaned_staging_tables", "max_age_hours", "1e300", "at most 175200 hours"),

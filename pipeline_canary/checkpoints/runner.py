@@ -7,9 +7,8 @@ checkpoint that cannot run is ``errored`` with its cause and the others still ru
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
-import queue
-import sys
 import threading
 import time
 import uuid
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pipeline_canary.canaries import CheckContext, Observation, registry
+from pipeline_canary.checkpoints.pool import Pool
 from pipeline_canary.errors import CanaryError, WarehouseError
 from pipeline_canary.results import CheckpointResult, RunResult
 
@@ -31,38 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _PROJECTS: dict[str, GXProject] = {}
-HANDOVER_S = 0.001  # GIL switch interval while SQL and GX overlap
-STOP_GRACE_S = 5.0  # how long a failed run waits for the SQL thread to stop
-
-
-class _QuickHandover:
-    """A short GIL switch interval while any run's SQL thread and GX overlap, then the old one back.
-
-    Both threads want the GIL; CPython hands it over every 5 ms by default, so a query that finished
-    could wait that long to be read (1 ms measured 2–4% faster runs in bench/). The interval is
-    process-wide, so overlapping runs share one setting: the first sets it, the last restores it.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._active = 0
-        self._saved = 0.0
-
-    def __enter__(self) -> None:
-        with self._lock:
-            if self._active == 0:
-                self._saved = sys.getswitchinterval()
-                sys.setswitchinterval(min(self._saved, HANDOVER_S))
-            self._active += 1
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._active -= 1
-            if self._active == 0:
-                sys.setswitchinterval(self._saved)
-
-
-_quick_handover = _QuickHandover()
 
 
 @dataclass
@@ -167,41 +135,13 @@ def _unreachable(warehouse: Warehouse) -> str | None:
     return None
 
 
-def _collect_all(
-    planned: list[tuple[Canary, Any]],
-    warehouse: Warehouse,
-    own_warehouse: bool,
-    config: CanaryConfig,
-    as_of: dt.date,
-    now: dt.datetime,
-    arrived: queue.SimpleQueue[Collected | BaseException | None],
-    stop: threading.Event,
-) -> None:
-    """Run every planned canary's SQL in order, handing each observation over as it is ready.
+def _connected(config: CanaryConfig, warehouse: Warehouse | None) -> tuple[Warehouse, bool]:
+    """``warehouse``, or the configured one (which the run then owns and closes)."""
+    if warehouse is not None:
+        return warehouse, False
+    from pipeline_canary.warehouse import connect_pipeline
 
-    Whatever happens, the queue ends with ``None``; an exception that escapes (a bug, not a warehouse
-    error: those are per-canary results) goes on the queue first, for the run to raise.
-    """
-    try:
-        unreachable = _unreachable(warehouse)
-        for canary, settings in planned:
-            if stop.is_set():
-                break
-            if unreachable:  # one answer for all: do not wait out a timeout per checkpoint
-                arrived.put(Collected(canary, settings, None, unreachable, 0.0, None))
-                continue
-            ctx = CheckContext(warehouse=warehouse, pipeline=config.pipeline, as_of=as_of, now=now)
-            arrived.put(collect(canary, settings, ctx))
-    except BaseException as exc:
-        arrived.put(exc)
-    finally:
-        try:
-            if own_warehouse:
-                warehouse.close()
-        except Exception:
-            log.warning("closing the warehouse after the run failed", exc_info=True)
-        finally:
-            arrived.put(None)
+    return connect_pipeline(config), True
 
 
 def run_checkpoints(
@@ -214,7 +154,12 @@ def run_checkpoints(
     build_docs: bool | None = None,
     on_result: Callable[[CheckpointResult], None] | None = None,
 ) -> RunResult:
-    """Run ``names`` (default: every checkpoint) and return one RunResult."""
+    """Run ``names`` (default: every checkpoint) and return one RunResult, its checkpoints in canary order.
+
+    The canaries collect in a pool of ``[warehouse] max_concurrent_queries`` threads while this one
+    prepares GX (an import of seconds when cold) and validates each observation as it arrives;
+    ``on_result`` sees the results in canary order.
+    """
     from pipeline_canary.checkpoints.validate import validate
 
     started = time.perf_counter()
@@ -222,54 +167,43 @@ def run_checkpoints(
     clock = resolve_clock(config.pipeline.timezone, as_of, now)
     as_of, now = clock.as_of, clock.now
     run_id = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
-    own_warehouse = warehouse is None
-    if warehouse is None:
-        from pipeline_canary.warehouse import connect_pipeline
-
-        warehouse = connect_pipeline(config)
     project = gx_project(config)
     planned = [(canary, config.settings_for(canary.name)) for canary in canaries]
-    # The warehouse answers the canaries' SQL in a thread of its own while this one prepares GX (an
-    # import of seconds when cold) and validates each observation as it arrives: GX's Python work
-    # overlaps the next canary's query instead of waiting for all of them.
-    arrived: queue.SimpleQueue[Collected | BaseException | None] = queue.SimpleQueue()
-    stop = threading.Event()
-    collector = threading.Thread(
-        target=_collect_all,
-        args=(planned, warehouse, own_warehouse, config, as_of, now, arrived, stop),
-        name="canary-collect",
-        daemon=True,
-    )
+    warehouse, own = _connected(config, warehouse)
+    ping = threading.Lock()
+
+    @functools.cache
+    def unreachable() -> str | None:
+        return _unreachable(warehouse)
+
+    def job(canary: Canary, settings: Any) -> Collected:
+        with ping:  # the first job asks; one answer for all, not a timeout per checkpoint
+            reason = unreachable()
+        if reason:
+            return Collected(canary, settings, None, reason, 0.0, None)
+        ctx = CheckContext(warehouse=warehouse, pipeline=config.pipeline, as_of=as_of, now=now)
+        return collect(canary, settings, ctx)
+
+    jobs = [functools.partial(job, canary, settings) for canary, settings in planned]
     results: list[CheckpointResult] = []
-    with _quick_handover:
-        collector.start()
-        try:
-            project.prepare(planned)
-            while (collected := arrived.get()) is not None:
-                if isinstance(collected, BaseException):
-                    raise collected
-                result = validate(project, collected, run_id, now, evidence_rows=config.evidence.rows)
-                log.info(
-                    "checkpoint finished",
-                    extra={
-                        "checkpoint": result.name,
-                        "outcome": result.outcome.value,
-                        "duration_s": round(result.duration_s, 4),
-                        "bytes_processed": result.bytes_processed,
-                    },
-                )
-                results.append(result)
+    validated: dict[int, CheckpointResult] = {}
+    with Pool(jobs, config.warehouse.max_concurrent_queries, warehouse, own=own) as pool:
+        project.prepare(planned)
+        for index, collected in pool.arrivals():
+            result = validated[index] = validate(project, collected, run_id, now, evidence_rows=config.evidence.rows)
+            log.info(
+                "checkpoint finished",
+                extra={
+                    "checkpoint": result.name,
+                    "outcome": result.outcome.value,
+                    "duration_s": round(result.duration_s, 4),
+                    "bytes_processed": result.bytes_processed,
+                },
+            )
+            while len(results) in validated:
+                results.append(validated.pop(len(results)))
                 if on_result is not None:
-                    on_result(result)
-        except BaseException:  # e.g. KeyboardInterrupt: no more queries, and stop the one in flight
-            stop.set()
-            try:
-                warehouse.interrupt()
-            except Exception:  # the connection may be closing at the same moment
-                log.debug("interrupt failed", exc_info=True)
-            collector.join(STOP_GRACE_S)  # a daemon: a query that ignores the interrupt ends with us
-            raise
-        collector.join()
+                    on_result(results[-1])
     docs_index = None
     if config.gx.build_docs if build_docs is None else build_docs:
         try:
@@ -296,6 +230,18 @@ class Estimate:
     error: str | None = None
 
 
+def _estimate(canary: Canary, settings: Any, ctx: CheckContext) -> Estimate:
+    queries = canary.queries(ctx, settings)
+    total: int | None = 0
+    for query in queries:
+        try:
+            scanned = ctx.warehouse.dry_run(ctx.sql(query.template), query.params)
+        except CanaryError as exc:
+            return Estimate(canary.name, len(queries), None, str(exc))
+        total = None if scanned is None or total is None else total + scanned
+    return Estimate(canary.name, len(queries), total)
+
+
 def estimate(
     config: CanaryConfig,
     names: Sequence[str] | None = None,
@@ -304,31 +250,18 @@ def estimate(
     now: dt.datetime | None = None,
     warehouse: Warehouse | None = None,
 ) -> list[Estimate]:
-    """Bytes each checkpoint's SQL would scan (BigQuery dry runs); nothing is run or billed."""
-    canaries = registry.select(names)
+    """Bytes each checkpoint's SQL would scan (BigQuery dry runs, in the run's pool); nothing is run or billed."""
     clock = resolve_clock(config.pipeline.timezone, as_of, now)
-    as_of, now = clock.as_of, clock.now
-    own = warehouse is None
-    if warehouse is None:
-        from pipeline_canary.warehouse import connect_pipeline
-
-        warehouse = connect_pipeline(config)
-    estimates = []
-    try:
-        for canary in canaries:
-            ctx = CheckContext(warehouse=warehouse, pipeline=config.pipeline, as_of=as_of, now=now)
-            queries = canary.queries(ctx, config.settings_for(canary.name))
-            total: int | None = 0
-            error = None
-            for query in queries:
-                try:
-                    scanned = warehouse.dry_run(ctx.sql(query.template), query.params)
-                except CanaryError as exc:
-                    total, error = None, str(exc)
-                    break
-                total = None if scanned is None or total is None else total + scanned
-            estimates.append(Estimate(canary.name, len(queries), total, error))
-    finally:
-        if own:
-            warehouse.close()
-    return estimates
+    planned = [(canary, config.settings_for(canary.name)) for canary in registry.select(names)]
+    warehouse, own = _connected(config, warehouse)
+    jobs = [
+        functools.partial(
+            _estimate,
+            canary,
+            settings,
+            CheckContext(warehouse=warehouse, pipeline=config.pipeline, as_of=clock.as_of, now=clock.now),
+        )
+        for canary, settings in planned
+    ]
+    with Pool(jobs, config.warehouse.max_concurrent_queries, warehouse, own=own) as pool:
+        return [value for _, value in sorted(pool.arrivals(), key=lambda arrived: arrived[0])]

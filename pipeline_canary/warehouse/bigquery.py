@@ -4,6 +4,9 @@ Every call carries an explicit ``timeout`` and a bounded ``retry``: the client's
 600 s when nothing answers, far longer than a canary run may take. Driver errors are mapped at this
 boundary (see ``_bq_errors``). SQL that reads a partitioned pipeline table without a ``game_date``
 predicate is refused before it is sent (see ``_bq_guard``).
+
+One client serves every thread of a run (the client's requests session is safe to share across
+threads); its connection pool is sized to ``[warehouse] max_concurrent_queries``.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ DEFAULT_PARTITIONED_TABLES = (
     "nba_predictions.ml_feature_store_v2",
 )
 QUERY_PERMISSIONS = "bigquery.jobs.create (project) and bigquery.tables.getData (dataset)"
+REQUESTS_POOL_SIZE = 10  # connections requests keeps per host by default
 
 
 def resolve_credentials(cfg: WarehouseConfig) -> tuple[Any, str]:
@@ -113,6 +117,12 @@ class BigQueryWarehouse(Warehouse):
         client = bigquery.Client(
             project=cfg.project, credentials=credentials, location=cfg.location, client_options=options
         )
+        if cfg.max_concurrent_queries > REQUESTS_POOL_SIZE:  # else extra connections are dropped after use
+            from requests.adapters import HTTPAdapter
+
+            adapter = HTTPAdapter(pool_maxsize=cfg.max_concurrent_queries)
+            for scheme in ("https://", "http://"):
+                client._http.mount(scheme, adapter)
         log.debug("BigQuery client for %s at %s with %s", cfg.project, cfg.api_endpoint or DEFAULT_ENDPOINT, how)
         return cls(
             client,

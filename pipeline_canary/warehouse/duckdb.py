@@ -4,10 +4,15 @@ Datasets are DuckDB schemas. DuckDB keeps no table creation time: the backend re
 source ``[warehouse]`` configures (``created_table`` or ``created_query``; see
 :mod:`pipeline_canary.warehouse.duckdb_created`), by default ``_canary_meta.table_created``, which
 the demo seeder fills. Without a source every table's age is unknown.
+
+A DuckDB connection is not thread-safe; a cursor (a connection of its own to the same database) is
+the way to use one from several threads. Every statement runs on the calling thread's cursor, so a
+run's canaries query concurrently, one cursor per worker; the connection itself only opens them.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +25,8 @@ from pipeline_canary.warehouse.base import QueryResult, TableInfo, TableRef, War
 from pipeline_canary.warehouse.duckdb_created import DEFAULT_TABLE, FIX, CreatedSource, CreatedTimes, quoted
 from pipeline_canary.warehouse.duckdb_types import duckdb_to_field
 from pipeline_canary.warehouse.sql import translate
+
+log = logging.getLogger(__name__)
 
 META_SCHEMA = DEFAULT_TABLE.dataset
 META_TABLE = f"{META_SCHEMA}.{DEFAULT_TABLE.name}"
@@ -34,7 +41,8 @@ class DuckDBWarehouse(Warehouse):
         self.read_only = read_only
         self.created_source = created or CreatedSource()
         self._conn: Any = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # opens, closes and drops; never held while a statement runs
+        self._cursors: dict[threading.Thread, Any] = {}
 
     def _connect(self) -> Any:
         if self._conn is None:
@@ -52,6 +60,34 @@ class DuckDBWarehouse(Warehouse):
                 raise self._error(exc, f"cannot open DuckDB warehouse {self.path}: {exc}") from exc
         return self._conn
 
+    def _cursor(self) -> Any:
+        """The calling thread's cursor, opened on first use (cursors of finished threads are closed then)."""
+        import duckdb
+
+        thread = threading.current_thread()
+        with self._lock:
+            cursor = self._cursors.get(thread)
+            if cursor is None:
+                conn = self._connect()
+                for gone in [t for t in self._cursors if not t.is_alive()]:
+                    self._cursors.pop(gone).close()
+                try:
+                    cursor = conn.cursor()
+                    cursor.execute("SET enable_progress_bar = false")
+                except duckdb.Error as exc:
+                    raise self._error(exc, f"cannot open a cursor on DuckDB {self.path}: {exc}") from exc
+                self._cursors[thread] = cursor
+        return cursor
+
+    def _close_all(self) -> None:
+        """Close every cursor and the connection (the caller holds the lock)."""
+        for cursor in self._cursors.values():
+            cursor.close()
+        self._cursors.clear()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
     def _error(self, exc: BaseException, message: str) -> CanaryError:
         """A driver error as ours: a missing module or extension says what to install."""
         return from_duckdb(exc, str(self.path)) or WarehouseError(message)
@@ -60,16 +96,15 @@ class DuckDBWarehouse(Warehouse):
         import duckdb
 
         translated = translate(sql, self.sqlglot_dialect)
-        with self._lock:
-            conn = self._connect()
-            try:
-                cursor = conn.execute(translated, dict(params or {}))
-                rows = cursor.fetchall()
-                columns = tuple(d[0] for d in cursor.description or ())
-            except duckdb.CatalogException as exc:
-                raise TableNotFoundError(f"{_first_line(exc)} (DuckDB {self.path})") from exc
-            except duckdb.Error as exc:
-                raise self._error(exc, f"query failed on DuckDB {self.path}: {_first_line(exc)}") from exc
+        cursor = self._cursor()
+        try:
+            cursor.execute(translated, dict(params or {}))
+            rows = cursor.fetchall()
+            columns = tuple(d[0] for d in cursor.description or ())
+        except duckdb.CatalogException as exc:
+            raise TableNotFoundError(f"{_first_line(exc)} (DuckDB {self.path})") from exc
+        except duckdb.Error as exc:
+            raise self._error(exc, f"query failed on DuckDB {self.path}: {_first_line(exc)}") from exc
         return QueryResult(columns=columns, rows=tuple(rows), bytes_processed=None, sql=translated)
 
     # The catalog is read without query parameters and filtered here: DuckDB imports pandas (≈140 ms)
@@ -79,13 +114,13 @@ class DuckDBWarehouse(Warehouse):
         import duckdb
 
         # TableRef validated both names; quoted identifiers, no values in the statement.
-        with self._lock:
-            try:
-                rows = self._connect().execute(f'DESCRIBE "{table.dataset}"."{table.name}"').fetchall()
-            except duckdb.CatalogException:
-                rows = []
-            except duckdb.Error as exc:
-                raise self._error(exc, f"cannot describe {table} in DuckDB {self.path}: {_first_line(exc)}") from exc
+        cursor = self._cursor()
+        try:
+            rows = cursor.execute(f'DESCRIBE "{table.dataset}"."{table.name}"').fetchall()
+        except duckdb.CatalogException:
+            rows = []
+        except duckdb.Error as exc:
+            raise self._error(exc, f"cannot describe {table} in DuckDB {self.path}: {_first_line(exc)}") from exc
         if not rows:
             raise TableNotFoundError(f"table {table} not found in DuckDB {self.path}")
         return [duckdb_to_field(row[0], row[1], row[2] == "YES") for row in rows]
@@ -93,13 +128,12 @@ class DuckDBWarehouse(Warehouse):
     def tables(self, dataset: str, project: str | None = None) -> list[TableInfo]:
         import duckdb
 
-        with self._lock:
-            conn = self._connect()
-            try:
-                listed, schemas, created = self._catalog(conn)
-            except duckdb.Error as exc:
-                message = f"cannot list dataset {dataset} in DuckDB {self.path}: {_first_line(exc)}"
-                raise self._error(exc, message) from exc
+        cursor = self._cursor()
+        try:
+            listed, schemas, created = self._catalog(cursor)
+        except duckdb.Error as exc:
+            message = f"cannot list dataset {dataset} in DuckDB {self.path}: {_first_line(exc)}"
+            raise self._error(exc, message) from exc
         if dataset not in schemas:
             raise TableNotFoundError(f"dataset {dataset} not found in DuckDB {self.path}")
         known = created or {}
@@ -120,12 +154,11 @@ class DuckDBWarehouse(Warehouse):
     def creation_time_source(self) -> str:
         import duckdb
 
-        with self._lock:
-            conn = self._connect()
-            try:
-                _, _, created = self._catalog(conn)
-            except duckdb.Error as exc:
-                raise self._error(exc, f"cannot read the catalog of DuckDB {self.path}: {_first_line(exc)}") from exc
+        cursor = self._cursor()
+        try:
+            _, _, created = self._catalog(cursor)
+        except duckdb.Error as exc:
+            raise self._error(exc, f"cannot read the catalog of DuckDB {self.path}: {_first_line(exc)}") from exc
         if created is None:
             raise NoCreationTimesError(
                 f"DuckDB keeps no table creation times, and {self.path} has no {DEFAULT_TABLE} (the default "
@@ -138,9 +171,8 @@ class DuckDBWarehouse(Warehouse):
         import duckdb
 
         with self._lock:
-            if self._conn is not None and self.read_only:
-                self._conn.close()
-                self._conn = None
+            if self.read_only:
+                self._close_all()
             try:
                 with duckdb.connect(str(self.path), read_only=False) as rw:
                     rw.execute(f'DROP TABLE "{table.dataset}"."{table.name}"')
@@ -157,22 +189,27 @@ class DuckDBWarehouse(Warehouse):
     def ping(self) -> None:
         import duckdb
 
-        with self._lock:
-            try:
-                self._connect().execute("SELECT 1").fetchall()
-            except duckdb.Error as exc:
-                raise self._error(exc, f"DuckDB {self.path} does not answer: {_first_line(exc)}") from exc
+        cursor = self._cursor()
+        try:
+            cursor.execute("SELECT 1").fetchall()
+        except duckdb.Error as exc:
+            raise self._error(exc, f"DuckDB {self.path} does not answer: {_first_line(exc)}") from exc
 
     def interrupt(self) -> None:
-        conn = self._conn  # no lock: the query holding it is what we interrupt
-        if conn is not None:
-            conn.interrupt()
+        """Interrupt the statement running on every cursor (and on the connection)."""
+        import duckdb
+
+        # no lock: it may be held across a statement, and a copy of the dict is atomic
+        for conn in [self._conn, *self._cursors.values()]:
+            if conn is not None:
+                try:
+                    conn.interrupt()
+                except duckdb.Error:  # closed meanwhile: nothing left to interrupt on it
+                    log.debug("interrupt of a closed DuckDB cursor", exc_info=True)
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            self._close_all()
 
 
 def _exists(conn: Any, table: TableRef) -> bool:
