@@ -194,9 +194,16 @@ def deliver_pending(config: CanaryConfig, *, state: SQLiteState | None = None) -
         return 0
     # One deliverer at a time across processes (a run, `alerts flush`, the scheduler's shutdown):
     # two passes over the same pending row could both post it.
+    before_post = None
+    if config.state.backend == "gcs":  # the attempt reaches the shared state before the post reaches Slack
+        from pipeline_canary.state.sync import save_now
+
+        def before_post() -> None:
+            save_now(config)
+
     try:
         with run_lock(config.state.path.with_suffix(".outbox.lock"), timeout_s=DELIVERY_LOCK_WAIT_S):
-            return SlackDelivery(state, target, config.alerting).deliver_pending()
+            return SlackDelivery(state, target, config.alerting, before_post=before_post).deliver_pending()
     except LockTimeoutError:
         log.info("another process is delivering the outbox; leaving the queue to it")
         return 0
