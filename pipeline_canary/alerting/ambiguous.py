@@ -231,32 +231,40 @@ class Attempts:
         return messages
 
     def _channel_id(self, name: str) -> str | None:
-        if _CHANNEL_ID.fullmatch(name):
-            return name
         known = outbox.channel_id(self.state, name)
         if known:
             return known
-        from slack_sdk.errors import SlackApiError
+        found = find_channel(self.client(), name)
+        if found is not None and found != name:
+            outbox.remember_channel(self.state, name, found)
+        return found
 
-        try:
-            return self._find_channel(name, "public_channel,private_channel")
-        except SlackApiError as exc:  # a token without groups:read may still list the public channels
-            if api_error(exc.response) != "missing_scope":
-                raise
-            return self._find_channel(name, "public_channel")
 
-    def _find_channel(self, name: str, types: str) -> str | None:
-        cursor = None
-        for _ in range(50):
-            resp = self.client().conversations_list(types=types, exclude_archived=True, limit=1000, cursor=cursor)
-            for channel in resp.get("channels") or []:
-                if channel.get("name") == name.lstrip("#"):
-                    outbox.remember_channel(self.state, name, channel["id"])
-                    return str(channel["id"])
-            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                break
-        return None
+def find_channel(client: Any, name: str) -> str | None:
+    """The id of channel ``name`` (``#x``, ``x`` or an id), listing public and private channels if allowed."""
+    if _CHANNEL_ID.fullmatch(name):
+        return name
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        return _listed(client, name, "public_channel,private_channel")
+    except SlackApiError as exc:  # a token without groups:read may still list the public channels
+        if api_error(exc.response) != "missing_scope":
+            raise
+        return _listed(client, name, "public_channel")
+
+
+def _listed(client: Any, name: str, types: str) -> str | None:
+    cursor = None
+    for _ in range(50):
+        resp = client.conversations_list(types=types, exclude_archived=True, limit=1000, cursor=cursor)
+        for channel in resp.get("channels") or []:
+            if channel.get("name") == name.lstrip("#"):
+                return str(channel["id"])
+        cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            break
+    return None
 
 
 def _lookup_error(response: Any) -> str:
