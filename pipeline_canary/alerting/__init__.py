@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline_canary.alerting import blocks, incidents, outbox
+from pipeline_canary.alerting import blocks, incidents, outbox, refusal
 from pipeline_canary.alerting.incidents import Incident, Policy, list_incidents
 from pipeline_canary.alerting.settings import (
     NO_SECRETS_WARNING,
@@ -41,6 +41,7 @@ __all__ = [
     "enqueue_run",
     "list_incidents",
     "metrics_sink",
+    "slack_refusing",
     "slack_target",
     "warn_if_slack_silently_off",
 ]
@@ -194,9 +195,16 @@ def deliver_pending(config: CanaryConfig, *, state: SQLiteState | None = None) -
         return 0
     # One deliverer at a time across processes (a run, `alerts flush`, the scheduler's shutdown):
     # two passes over the same pending row could both post it.
+    before_post = None
+    if config.state.backend == "gcs":  # the attempt reaches the shared state before the post reaches Slack
+        from pipeline_canary.state.sync import save_now
+
+        def before_post() -> None:
+            save_now(config)
+
     try:
         with run_lock(config.state.path.with_suffix(".outbox.lock"), timeout_s=DELIVERY_LOCK_WAIT_S):
-            return SlackDelivery(state, target, config.alerting).deliver_pending()
+            return SlackDelivery(state, target, config.alerting, before_post=before_post).deliver_pending()
     except LockTimeoutError:
         log.info("another process is delivering the outbox; leaving the queue to it")
         return 0
@@ -236,4 +244,11 @@ def metrics_sink(config: CanaryConfig, result: RunResult) -> None:
         return
     from pipeline_canary.alerting.metrics import write_run_metrics
 
-    write_run_metrics(config.metrics, result)
+    write_run_metrics(config.metrics, result, slack_refusing=slack_refusing(config) if result.live else None)
+
+
+def slack_refusing(config: CanaryConfig) -> bool | None:
+    """Whether Slack refuses us now (:mod:`.refusal`); None when alerts do not go to Slack."""
+    if not config.alerting.enabled or slack_target(config.alerting).mode == "off":
+        return None
+    return bool(refusal.current(_state(config)))

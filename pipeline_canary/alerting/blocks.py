@@ -227,6 +227,28 @@ def marked_copy(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "text": text, "blocks": blocks}
 
 
+PLAIN_LIMIT = 1500
+
+
+def plain(payload: dict[str, Any], code: str, *, edit: bool = False) -> dict[str, Any]:
+    """``payload`` as short plain text (no blocks), for a message Slack rejected for its content.
+
+    An edit sends an empty ``blocks`` list: without it Slack would keep the old blocks.
+    """
+
+    def text_of(body: dict[str, Any]) -> str:
+        note = f"(shown as plain text: Slack rejected the full message: {code})"
+        text = str(body.get("text") or "").replace("\x00", "")
+        return text[: PLAIN_LIMIT - len(note) - 1] + " " + note
+
+    out: dict[str, Any] = {"text": text_of(payload), "plain": True}
+    if edit:
+        out["blocks"] = []
+    if isinstance(payload.get("standalone"), dict):
+        out["standalone"] = {"text": text_of(payload["standalone"]), "plain": True}
+    return out
+
+
 def test_message(channel: str, now: dt.datetime) -> dict[str, Any]:
     text = f"🧪 pipeline-canary test message to {channel} at {_when(now)}: alerts can reach this channel."
     return {"text": text, "blocks": [_section(text)]}

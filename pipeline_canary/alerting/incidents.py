@@ -358,6 +358,13 @@ def set_parent(conn: Any, incident_id: int, outbox_id: int) -> None:
     conn.execute("UPDATE alert_incidents SET parent_outbox_id = ? WHERE id = ?", (outbox_id, incident_id))
 
 
+def move_parent(conn: Any, old_outbox_id: int, new_outbox_id: int) -> None:
+    """The incident whose parent message was ``old_outbox_id`` is announced by ``new_outbox_id`` now."""
+    conn.execute(
+        "UPDATE alert_incidents SET parent_outbox_id = ? WHERE parent_outbox_id = ?", (new_outbox_id, old_outbox_id)
+    )
+
+
 def list_incidents(state: SQLiteState, *, open_only: bool = False, limit: int = 500) -> list[Incident]:
     """Open, resolved and closed incidents (never pending streaks), newest first."""
     statuses = ("open",) if open_only else ("open", "resolved", "closed")

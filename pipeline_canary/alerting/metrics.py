@@ -7,10 +7,15 @@ label set of a descriptor cannot change later, so it is fixed here once):
     custom.googleapis.com/pipeline_canary/observed_value          DOUBLE  each numeric observed value
     custom.googleapis.com/pipeline_canary/run_duration_seconds    DOUBLE  per checkpoint, and the run
     custom.googleapis.com/pipeline_canary/last_success_timestamp  DOUBLE  epoch seconds
+    custom.googleapis.com/pipeline_canary/slack_refusing          INT64   1 while Slack refuses us, else 0
 
 Rollups use ``check="_all"``; a full run (every checkpoint) also writes ``checkpoint="_run"``.
 ``last_success_timestamp`` is written only when nothing errored, so an alert policy on
 "metric absent for 90 minutes" (or "now - value > 5400") is a dead-man's switch for the canary.
+``slack_refusing`` (live runs with Slack configured, never replays) is written per checkpoint of
+the run (``check="_all"``) for the same reason the run-level series are not: a service's runs are
+seconds apart. Alert on its maximum over checkpoints: 1 means alerts are queued and not reaching
+Slack (a rotated token, a missing scope, an unknown channel; ``canary alerts status`` says which).
 Cloud Monitoring allows 200 series per call; a larger run is sent in chunks of 200.
 """
 
@@ -33,10 +38,18 @@ ALL = "_all"
 RUN = "_run"
 
 
-def series_values(result: RunResult) -> list[tuple[str, str, str, float | int]]:
-    """(metric, checkpoint, check, value) for every series of a run; pure, for tests and reuse."""
+INT_METRICS = frozenset({"check_status", "slack_refusing"})
+
+
+def series_values(result: RunResult, *, slack_refusing: bool | None = None) -> list[tuple[str, str, str, float | int]]:
+    """(metric, checkpoint, check, value) for every series of a run; pure, for tests and reuse.
+
+    ``slack_refusing``: None when Slack is not configured (no series); never written for a replay.
+    """
     values: list[tuple[str, str, str, float | int]] = []
     for cp in result.checkpoints:
+        if slack_refusing is not None and result.live:
+            values.append(("slack_refusing", cp.name, ALL, int(slack_refusing)))
         values.append(("check_status", cp.name, ALL, cp.outcome.status_code))
         values.append(("run_duration_seconds", cp.name, ALL, float(cp.duration_s)))
         for check in cp.checks:
@@ -61,7 +74,7 @@ def _covers_every_checkpoint(result: RunResult) -> bool:
     return {cp.name for cp in result.checkpoints} >= set(registry.names())
 
 
-def build_time_series(config: MetricsConfig, result: RunResult) -> list[Any]:
+def build_time_series(config: MetricsConfig, result: RunResult, *, slack_refusing: bool | None = None) -> list[Any]:
     from google.cloud import monitoring_v3
     from google.protobuf import timestamp_pb2
 
@@ -69,10 +82,10 @@ def build_time_series(config: MetricsConfig, result: RunResult) -> list[Any]:
     end.FromDatetime(result.now)
     interval = monitoring_v3.TimeInterval(end_time=end)
     out = []
-    for metric, checkpoint, check, value in series_values(result):
+    for metric, checkpoint, check, value in series_values(result, slack_refusing=slack_refusing):
         typed = (
             monitoring_v3.TypedValue(int64_value=int(value))
-            if metric == "check_status"
+            if metric in INT_METRICS
             else monitoring_v3.TypedValue(double_value=float(value))
         )
         series = monitoring_v3.TimeSeries()
@@ -99,12 +112,14 @@ def client(config: MetricsConfig) -> Any:
     return monitoring_v3.MetricServiceClient(client_options=options)
 
 
-def write_run_metrics(config: MetricsConfig, result: RunResult, *, metric_client: Any = None) -> int:
+def write_run_metrics(
+    config: MetricsConfig, result: RunResult, *, metric_client: Any = None, slack_refusing: bool | None = None
+) -> int:
     """Write the run's series; returns how many. Errors become DeliveryError (the sink logs it)."""
     from google.api_core import exceptions as gexc
     from google.api_core import retry as gretry
 
-    series = build_time_series(config, result)
+    series = build_time_series(config, result, slack_refusing=slack_refusing)
     svc = metric_client or client(config)
     retry = gretry.Retry(
         initial=0.5,

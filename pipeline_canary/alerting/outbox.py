@@ -2,9 +2,11 @@
 
 A row is ``pending`` until Slack confirms it (``sent``, with the message ``ts``); an edit overtaken
 by a newer edit of the same parent is ``superseded``; an edit in webhook mode (impossible there) is
-``skipped``; a message Slack refuses for good (``invalid_blocks``, ``channel_not_found``) is
-``rejected``. ``attempts`` is committed *before* each send, so after a crash a row with attempts is
-known to be possibly delivered and is looked up in Slack before it is sent again.
+``skipped``; a message Slack rejects for its content (``invalid_blocks``, ``msg_too_long``) is
+``rejected`` and replaced by a plain-text form of itself (:func:`replace`). A message Slack refuses
+to take from us (a bad token, a missing scope, an unknown channel) stays ``pending``. ``attempts``
+is committed *before* each send, so after a crash a row with attempts is known to be possibly
+delivered and is looked up in Slack before it is sent again.
 
 ``unanswered`` counts the posts of a row that may be in Slack without Slack having confirmed them
 (the connection dropped or timed out after the request went out, or the process died mid-send): it
@@ -234,6 +236,39 @@ def mark(state: SQLiteState, outbox_ids: list[int], status: Status, error: str |
         conn.executemany(
             "UPDATE alert_outbox SET status = ?, last_error = COALESCE(?, last_error) WHERE id = ?",
             [(status, error, i) for i in outbox_ids],
+        )
+
+
+def replace(conn: Any, row: OutboxRow, error: str, payload: dict[str, Any], *, at: dt.datetime) -> int:
+    """Reject ``row`` and queue ``payload`` in its place (inside the caller's transaction).
+
+    The replacement is the same kind of message to the same channel and parent; ``row``'s pending
+    replies and edits move to it. Returns its id.
+    """
+    conn.execute("UPDATE alert_outbox SET status = 'rejected', last_error = ? WHERE id = ?", (error[:500], row.id))
+    new_id = enqueue(
+        conn, kind=row.kind, channel=row.channel, mode=row.mode, payload=payload,  # type: ignore[arg-type]
+        created_at=at, incident_id=row.incident_id, parent_id=row.parent_id,
+    )  # fmt: skip
+    conn.execute("UPDATE alert_outbox SET parent_id = ? WHERE parent_id = ? AND status = 'pending'", (new_id, row.id))
+    return new_id
+
+
+def rejected_parents_of_open_incidents(state: SQLiteState) -> list[OutboxRow]:
+    """Parent messages Slack rejected although their incident is still open: an incident nobody was told of."""
+    found = state.read().execute(
+        "SELECT o.* FROM alert_outbox o JOIN alert_incidents i ON i.parent_outbox_id = o.id "
+        "WHERE o.status = 'rejected' AND i.status = 'open' ORDER BY o.id"
+    )
+    return [_from_row(r) for r in found.fetchall()]
+
+
+def requeue(state: SQLiteState, outbox_id: int, note: str) -> None:
+    """A rejected row back to pending (it was refused, never rejected for what it says)."""
+    with state.transaction() as conn:
+        conn.execute(
+            "UPDATE alert_outbox SET status = 'pending', unanswered = 0, last_error = ? WHERE id = ?",
+            (note[:500], outbox_id),
         )
 
 

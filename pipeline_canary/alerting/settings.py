@@ -49,6 +49,8 @@ DEFAULT_API_URL = "https://slack.com/api/"
 
 _TOKEN_RE = re.compile(r"xox[abpr]-[A-Za-z0-9-]{8,250}")
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+WEBHOOK_HOSTS = ("hooks.slack.com", "hooks.slack-gov.com")
+_WEBHOOK_PATH = re.compile(r"/services/[A-Z0-9]{1,40}/[A-Z0-9]{1,40}/[A-Za-z0-9]{1,100}")
 
 
 Notify = Literal["fail", "warn"]
@@ -191,6 +193,40 @@ def check_url(value: str, what: str) -> str:
     return value
 
 
+def check_webhook_url(value: str) -> str:
+    """An incoming webhook URL, fully: printable, https to Slack's webhook host, ``/services/T…/B…/…``.
+
+    http and any port are accepted on loopback only (the tests' local Slack). Every message names
+    the variable and what is wrong, never the value or a piece of it: the whole URL is the secret.
+    """
+    what = WEBHOOK_ENV
+    bad = next((i for i, ch in enumerate(value) if not 0x21 <= ord(ch) <= 0x7E), None)
+    if bad is not None:
+        raise ConfigError(
+            f"{what} contains a space, a line break or another control or non-ASCII character (at position "
+            f"{bad + 1} of {len(value)}): copy the webhook URL again from the Slack app's Incoming Webhooks page"
+        )
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{what} is malformed: expected https://hooks.slack.com/services/T…/B…/…") from None
+    if not parts.netloc or parts.scheme not in ("https", "http"):
+        raise ConfigError(f"{what} is malformed: expected https://hooks.slack.com/services/T…/B…/…")
+    loopback = parts.hostname in _LOOPBACK
+    if parts.scheme == "http" and not loopback:
+        raise ConfigError(f"{what} must use https (plain http is accepted only on 127.0.0.1/localhost)")
+    if parts.hostname not in WEBHOOK_HOSTS and not loopback:
+        raise ConfigError(f"{what} must point at {' or '.join(WEBHOOK_HOSTS)} (an incoming webhook URL)")
+    if parts.username is not None or parts.password is not None or (port is not None and not loopback):
+        raise ConfigError(f"{what} must not carry a user, password or port: expected https://hooks.slack.com/...")
+    if parts.query or parts.fragment or "#" in value or not _WEBHOOK_PATH.fullmatch(parts.path):
+        raise ConfigError(
+            f"{what} is not an incoming webhook URL: expected the path /services/T…/B…/… with nothing after it"
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class SlackTarget:
     """How to reach Slack. ``repr`` hides the secrets so they never reach a log or traceback."""
@@ -232,7 +268,7 @@ def slack_target(config: AlertingConfig, env: Mapping[str, str] | None = None) -
         return SlackTarget(mode="token", channel=config.channel, api_url=_slash(api_url), token=token)
     if not webhook:
         raise ConfigError(f"alerting.slack = 'webhook' but {WEBHOOK_ENV} is not set")
-    check_url(webhook, WEBHOOK_ENV)
+    check_webhook_url(webhook)
     return SlackTarget(mode="webhook", channel=config.channel, webhook_url=webhook)
 
 

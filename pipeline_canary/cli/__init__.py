@@ -10,6 +10,7 @@ Exit codes (also in README):
 from __future__ import annotations
 
 import importlib
+import io
 import logging
 import sys
 from typing import Any
@@ -19,6 +20,8 @@ import click
 from pipeline_canary import __version__
 from pipeline_canary.cli.exit_codes import ExitCode
 from pipeline_canary.errors import CanaryError, ConfigError, InputError
+from pipeline_canary.redaction import install as install_redaction
+from pipeline_canary.redaction import redact
 
 # command name -> "module:attribute"; add a command by adding one line here.
 COMMANDS: dict[str, str] = {
@@ -74,26 +77,32 @@ def cli(verbose: int) -> None:
     """pipeline-canary: data-quality canaries for the NBA player-props prediction pipeline."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    install_redaction()  # on the handlers: every logger's records, tracebacks included
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console-script entry point: maps our errors to the documented exit codes, no tracebacks."""
+    """Console-script entry point: maps our errors to the documented exit codes, no tracebacks.
+
+    Every message printed here is redacted: no part of a Slack secret reaches the terminal.
+    """
     try:
         code = cli.main(args=argv, prog_name="canary", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(int(ExitCode.USAGE))
     except click.ClickException as exc:
-        exc.show()
+        shown = io.StringIO()
+        exc.show(file=shown)
+        sys.stderr.write(redact(shown.getvalue()))
         sys.exit(int(ExitCode.USAGE))
     except (ConfigError, InputError) as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {redact(str(exc))}", err=True)
         sys.exit(int(ExitCode.USAGE))
     except CanaryError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {redact(str(exc))}", err=True)
         sys.exit(int(ExitCode.ERRORED))
     except Exception as exc:  # a bug or an environment problem: one line, the traceback only with -vv
         logging.getLogger(__name__).debug("unexpected error", exc_info=True)
-        click.echo(f"error: {type(exc).__name__}: {exc} (run with -vv for the traceback)", err=True)
+        click.echo(f"error: {type(exc).__name__}: {redact(str(exc))} (run with -vv for the traceback)", err=True)
         sys.exit(int(ExitCode.ERRORED))
     sys.exit(int(code or 0))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import click
 
@@ -55,10 +56,15 @@ def test_message(config_path: str | None, channel: str | None, as_json: bool) ->
         if target.mode == "token":
             from slack_sdk.errors import SlackApiError
 
+            from pipeline_canary.alerting.slack_errors import api_error, fix_for
+
             try:
                 auth = SlackDelivery(state, target, config.alerting).client().auth_test()
             except SlackApiError as exc:
-                raise DeliveryError(f"Slack refused the bot token (auth.test: {exc.response.get('error')})") from None
+                code = api_error(exc.response) or f"HTTP {exc.response.status_code}"
+                raise DeliveryError(
+                    f"Slack refused the bot token (auth.test: {code}): {fix_for(code, webhook=False)}"
+                ) from None
             except OSError as exc:
                 raise DeliveryError(f"cannot reach the Slack API: {type(exc).__name__}") from None
             for line in _scope_warnings(auth.headers):
@@ -97,7 +103,7 @@ def test_message(config_path: str | None, channel: str | None, as_json: bool) ->
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(config_path: str | None, show_all: bool, as_json: bool) -> int:
     """List open incidents and the outbox (queued and undeliverable messages)."""
-    from pipeline_canary.alerting import list_incidents, outbox, slack_target
+    from pipeline_canary.alerting import list_incidents, outbox, refusal, slack_target
     from pipeline_canary.alerting.settings import describe_delivery
     from pipeline_canary.config import load_config
     from pipeline_canary.state import open_state
@@ -110,11 +116,13 @@ def status(config_path: str | None, show_all: bool, as_json: bool) -> int:
         found = list_incidents(state, open_only=not show_all)
         queued = outbox.pending(state) + outbox.rows(state, status="rejected", limit=20)
         unconfirmed = outbox.unconfirmed(state, limit=20)
+        refusals = refusal.current(state) if mode != "off" else []
         if as_json:
             print_json(
                 {
                     "slack": mode,
                     "slack_delivery": delivery,
+                    "slack_refusing": [r.to_dict() for r in refusals],
                     "incidents": [_incident(i) for i in found],
                     "outbox": {
                         "counts": outbox.counts(state),
@@ -125,6 +133,7 @@ def status(config_path: str | None, show_all: bool, as_json: bool) -> int:
             )
             return int(ExitCode.OK)
         click.echo(f"Slack delivery: {delivery.replace(mode, mode.upper(), 1)}")
+        _echo_refusals(refusals)
         click.echo(f"{len(found)} {'incident(s)' if show_all else 'open incident(s)'}")
         for i in found:
             since = i.first_failed_at.isoformat(timespec="minutes")
@@ -166,9 +175,22 @@ def flush(config_path: str | None) -> int:
     config = load_config(config_path)
     with state_session(config, write=True) as config:
         sent = deliver_pending(config)
-        left = len(outbox.pending(open_state(config)))
+        state = open_state(config)
+        left = len(outbox.pending(state))
         click.echo(f"delivered {sent}; {left} still queued")
+        if left:
+            from pipeline_canary.alerting import refusal
+
+            _echo_refusals(refusal.current(state), err=True)
         return int(ExitCode.OK if left == 0 else ExitCode.ERRORED)
+
+
+def _echo_refusals(refusals: list[Any], *, err: bool = False) -> None:
+    """The "Slack is refusing us" condition: what, since when, and the fix."""
+    for r in refusals:
+        click.echo(f"SLACK IS REFUSING US: {r.describe()} ({r.times} time(s), last {r.last_at:%Y-%m-%d %H:%M}); "
+                   "its alerts stay queued", err=err)  # fmt: skip
+        click.echo(f"  fix: {r.fix}", err=err)
 
 
 def _scope_warnings(headers: object) -> list[str]:

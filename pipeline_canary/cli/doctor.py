@@ -1,7 +1,8 @@
 """``canary doctor``: check the set-up before the first run, and say how to fix each problem.
 
-Checks, in order: the configuration loads; a shared state backend's bucket answers and its lock is free
-or whose it is; BigQuery credentials are present; the warehouse answers
+Checks, in order: the configuration loads; Slack, when alerts go there (token: auth.test, the scopes, each
+alert channel; webhook: the URL's shape only, it cannot be tested without posting); a shared state
+backend's bucket answers and its lock is free or whose it is; BigQuery credentials are present; the warehouse answers
 (seconds, not the client's default minutes); every configured pipeline table exists with the columns
 the checkpoints read; the staging dataset can be listed; the warehouse knows when tables were
 created (DuckDB keeps no creation times: a source must be configured); queries can be run (BigQuery: a dry run,
@@ -28,6 +29,7 @@ from pipeline_canary.errors import (
     PermissionDeniedError,
     TableNotFoundError,
 )
+from pipeline_canary.redaction import redact
 
 if TYPE_CHECKING:
     from pipeline_canary.config import CanaryConfig
@@ -60,6 +62,7 @@ class Finding:
     ok: bool
     detail: str
     fix: str = ""
+    warning: bool = False  # ok, with a note worth acting on
 
 
 class Doctor:
@@ -80,13 +83,13 @@ class Doctor:
         except (MissingDependencyError, NoCreationTimesError) as exc:  # errors that carry their own fix
             self.add(check, False, str(exc).removesuffix(f": {exc.fix}"), exc.fix)
         except CanaryError as exc:
-            self.add(check, False, str(exc), fix(exc))
+            self.add(check, False, redact(str(exc)), fix(exc))
         except ModuleNotFoundError as exc:
             missing = from_module_not_found(exc, check)
             self.add(check, False, str(missing).removesuffix(f": {missing.fix}"), missing.fix)
         except Exception as exc:  # not ours: say what it was, and how to see more
             log.debug("doctor: %s raised", check, exc_info=True)
-            detail = f"unexpected {type(exc).__name__}: {exc}"
+            detail = f"unexpected {type(exc).__name__}: {redact(str(exc))}"
             self.add(check, False, detail, "run `canary -vv doctor` for the traceback")
         return None
 
@@ -98,6 +101,7 @@ class Doctor:
         wh = self.config.warehouse
         self._packages()
         self._contract()
+        self._slack()
         if self.config.state.backend == "gcs":
             self._shared_state()
         if wh.backend == "bigquery" and not self._bigquery_settings():
@@ -167,6 +171,14 @@ class Doctor:
             lambda: f"{path}: {len(load_contract(path))} fields",
             lambda exc: "fix the file, or point [pipeline] worker_contract at the right one",
         )
+
+    def _slack(self) -> None:
+        """Slack answers the token and lets it post to the alert channels (nothing is posted)."""
+        from pipeline_canary.alerting.probe import probe_slack
+
+        checks = self.call("slack", lambda: probe_slack(self.config.alerting), lambda exc: "see the message above")
+        for c in checks or []:
+            self.findings.append(Finding(c.name, c.ok, c.detail, c.fix, c.warning))
 
     def _shared_state(self) -> None:
         """``[state] backend = "gcs"``: the bucket answers, and who holds the lock (without taking it)."""
@@ -324,11 +336,17 @@ def doctor(config_path: str | None) -> int:
     if problems:
         click.echo(f"{len(problems)} problem(s) found")
         return int(ExitCode.USAGE)
-    click.echo("all checks passed")
+    warnings = sum(f.warning for f in findings)
+    click.echo("all checks passed" + (f" ({warnings} warning(s) above)" if warnings else ""))
     return int(ExitCode.OK)
 
 
 def _echo(finding: Finding) -> None:
+    if finding.ok and finding.warning:
+        click.echo(f"{click.style('warn', fg='yellow')} {finding.check}: {finding.detail}")
+        if finding.fix:
+            click.echo(f"     note: {finding.fix}")
+        return
     if finding.ok:
         click.echo(f"{click.style('ok  ', fg='green')} {finding.check}: {finding.detail}")
         return

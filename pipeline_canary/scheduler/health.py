@@ -1,10 +1,16 @@
-"""The warehouse check behind ``/readyz``, run in the background so that no request waits on it.
+"""What ``/readyz`` knows beyond the scheduler: the warehouse (checked in the background) and Slack.
 
 Pinging the warehouse inside each ``/readyz`` request made readiness as slow as the warehouse and
 as the load: during a burst each request opened its own connection and waited up to 3 s, and said
 503 when it did not get through in time although the warehouse was fine. Here one thread pings every
 ``interval_s`` (each ping bounded by ``timeout_s``) and ``/readyz`` reads the last answer. A ping
 that is still hanging is not started again (no pile-up of stuck threads); the answer says so.
+
+Slack (:func:`slack_condition`): when Slack refuses us (a rotated token, a missing scope, an unknown
+channel) ``/readyz`` names it but stays 200. A restart cannot fix credentials, and a failing probe
+would only have Cloud Run restart the instance or stop routing to it, in a loop, while the alerts
+wait safely in the outbox; the condition is the ``degraded`` list, the log's ERROR and the
+``slack_refusing`` series. It is this process's last look at the state store (no I/O here).
 """
 
 from __future__ import annotations
@@ -14,6 +20,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline_canary.alerting.settings import AlertingConfig
 
 log = logging.getLogger(__name__)
 
@@ -87,3 +97,22 @@ class WarehouseMonitor:
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def slack_condition(settings: AlertingConfig) -> tuple[str, list[str]]:
+    """(``/readyz``'s word on Slack, the degraded reasons): ``off``, ``not delivered yet``, ``ok`` or ``refusing``."""
+    from pipeline_canary.alerting import refusal
+    from pipeline_canary.alerting.settings import slack_target
+    from pipeline_canary.errors import ConfigError
+
+    try:
+        if not settings.enabled or slack_target(settings).mode == "off":
+            return "off", []
+    except ConfigError as exc:  # the environment changed under the service
+        return "misconfigured", [f"Slack is misconfigured: {exc}"]
+    found = refusal.latest()
+    if found is None:
+        return "not delivered yet", []
+    if not found:
+        return "ok", []
+    return "refusing", [f"{r.describe()}; alerts stay queued. Fix: {r.fix}" for r in found]

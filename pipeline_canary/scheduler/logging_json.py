@@ -3,6 +3,9 @@
 Cloud Run turns each line written to stdout or stderr that is a JSON object into a structured entry;
 ``severity`` sets the entry's level and the other keys land in ``jsonPayload``. Fields passed with
 ``extra=`` (checkpoint, outcome, duration_s, bytes_processed, ...) are kept as they are.
+
+No part of a Slack secret reaches a line: the handler redacts each record (message, traceback,
+extras; :mod:`pipeline_canary.redaction`) and the formatter redacts the line it writes.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import json
 import logging
 import sys
 from typing import IO, Any
+
+from pipeline_canary.redaction import RedactingFilter, redact
 
 # Cloud Logging's LogSeverity names for Python's levels.
 _SEVERITY = {
@@ -48,16 +53,17 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             # Error Reporting picks up a Python traceback from ``stack_trace``.
-            entry["stack_trace"] = self.formatException(record.exc_info)
+            entry["stack_trace"] = record.exc_text or self.formatException(record.exc_info)
         elif record.stack_info:
             entry["stack_trace"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return redact(json.dumps(entry, default=str, ensure_ascii=False))
 
 
 def configure(level: int = logging.INFO, stream: IO[str] | None = None) -> logging.Handler:
     """Send every log record to ``stream`` (stderr) as JSON lines, replacing other root handlers."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

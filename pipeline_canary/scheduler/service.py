@@ -326,6 +326,10 @@ class Service:
 
             with state_session(self.config, write=False) as config:  # gcs: a snapshot, no lock
                 store = open_state(config)
+                if self.config.alerting.enabled:  # /readyz knows whether Slack refused us before the restart
+                    from pipeline_canary.alerting import refusal
+
+                    refusal.current(store)
                 for name, state in self.states.items():
                     rows = history(store, name, limit=1)
                     if rows:

@@ -45,7 +45,11 @@ def readiness(service: Service) -> tuple[bool, dict[str, Any]]:
 
     Only state in memory: the warehouse's answer is the service's last background check
     (:class:`pipeline_canary.scheduler.health.WarehouseMonitor`), so a request never waits on it.
+    Slack refusing us is reported (``slack``, ``degraded``) without failing readiness: see
+    :func:`pipeline_canary.scheduler.health.slack_condition`.
     """
+    from pipeline_canary.scheduler.health import slack_condition
+
     now = time.monotonic()
     stale = []
     for name, state in service.states.items():
@@ -61,6 +65,7 @@ def readiness(service: Service) -> tuple[bool, dict[str, Any]]:
         "warehouse": answer.result if answer is not None else "not checked yet",
         "warehouse_checked_s_ago": round(now - answer.at, 1) if answer is not None else None,
     }
+    checks["slack"], checks["degraded"] = slack_condition(service.config.alerting)
     ready = bool(checks["scheduler"]) and not stale and checks["warehouse"] == "ok"
     return ready, checks
 

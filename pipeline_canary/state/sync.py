@@ -5,13 +5,18 @@ lock (waiting up to ``lock_wait_s``), download the file (its generation recorded
 working copy, hand the caller a config pointing at it, and at the end upload it with a precondition
 on that generation and release the lock. A read-only session (``write=False``) takes no lock and
 uploads nothing: a snapshot for status and reports.
+
+:func:`save_now` uploads a write session's working copy in the middle of it: the outbox calls it
+after committing a post's attempt and before sending it, so a process killed after the send leaves
+the attempt in the shared state (the next run looks the post up instead of sending it again).
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +25,18 @@ if TYPE_CHECKING:
     from pipeline_canary.config import CanaryConfig
 
 log = logging.getLogger(__name__)
+_SAVERS: dict[str, Callable[[], None]] = {}  # working copy -> upload it now, for the open write sessions
+_savers_lock = threading.Lock()
+
+
+def save_now(config: CanaryConfig) -> bool:
+    """Upload the working copy of ``config``'s write session now; False when there is none (sqlite)."""
+    with _savers_lock:
+        saver = _SAVERS.get(str(config.state.path))
+    if saver is None:
+        return False
+    saver()
+    return True
 
 
 @contextmanager
@@ -43,17 +60,29 @@ def state_session(config: CanaryConfig, *, write: bool = True, client: object = 
             local = Path(folder) / "state.sqlite"
             generation = remote.download(local)
             working = config.model_copy(update={"state": config.state.model_copy(update={"path": local})})
+            saving = threading.Lock()
+
+            def save() -> None:
+                nonlocal generation
+                with saving:
+                    generation = remote.upload(local, generation)
+
+            if write:
+                with _savers_lock:
+                    _SAVERS[str(local)] = save
             try:
                 yield working
             except Exception:
                 if write:  # what the run committed is consistent (transactions): keep it
                     forget_state(local)
-                    remote.upload(local, generation)
+                    save()
                 raise
             finally:
+                with _savers_lock:
+                    _SAVERS.pop(str(local), None)
                 forget_state(local)
             if write:
-                remote.upload(local, generation)
+                save()
     finally:
         if write:
             lock.release()

@@ -57,6 +57,43 @@ def test_bad_or_missing_secrets_fail_at_load_without_echoing_them(
     assert "SECRET" not in str(err.value)
 
 
+SECRET_PATH = "/services/T0SECRET/B0SECRET/webhookSECRETvalue"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://hooks.slack.com/services/T0SECRET/B0SECRET/web hookSECRETvalue", "a space, a line break"),
+        (f"https://hooks.slack.com{SECRET_PATH}\tx", "a space, a line break"),
+        ("https://hooks.slack.com/services/T0SECRET/B0SECRET/web\nhookSECRETvalue", "a space, a line break"),
+        ("https://hooks.slack.com/services/T0SECRET/B0SECRET/web\x07hookSECRETvalue", "a space, a line break"),
+        ("https://hooks.slack.com/services/T0SECRET/B0SECRET/webhookSECRETvalué", "non-ASCII"),
+        (f"https://evil.example.org{SECRET_PATH}", "must point at hooks.slack.com"),
+        (f"https://user:pw@hooks.slack.com{SECRET_PATH}", "must not carry a user"),
+        (f"https://hooks.slack.com:8443{SECRET_PATH}", "must not carry a user, password or port"),
+        (f"https://hooks.slack.com{SECRET_PATH}?x=1", "nothing after it"),
+        (f"https://hooks.slack.com{SECRET_PATH}/extra", "/services/T…/B…/…"),
+        ("https://hooks.slack.com/workflows/T0SECRET/webhookSECRETvalue", "/services/T…/B…/…"),
+        (f"https://hooks.slack.com:notaport{SECRET_PATH}", "is malformed"),
+    ],
+)
+def test_webhook_urls_are_validated_fully_at_load_without_echoing_any_part(
+    url: str, expected: str, alert_config: Callable[..., CanaryConfig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CANARY_SLACK_WEBHOOK_URL", url)
+    with pytest.raises(ConfigError, match=expected) as err:
+        alert_config()
+    assert "SECRET" not in str(err.value) and "webhook" + "SECRET" not in str(err.value)
+
+
+def test_a_well_formed_webhook_url_with_surrounding_whitespace_is_accepted(
+    alert_config: Callable[..., CanaryConfig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CANARY_SLACK_WEBHOOK_URL", f"  https://hooks.slack.com{SECRET_PATH}\n")
+    config = alert_config()
+    assert slack_target(config.alerting).webhook_url == f"https://hooks.slack.com{SECRET_PATH}"
+
+
 def test_channel_and_api_url_from_the_environment_and_per_checkpoint_overrides(
     alert_config: Callable[..., CanaryConfig], monkeypatch: pytest.MonkeyPatch
 ) -> None:

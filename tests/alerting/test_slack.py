@@ -164,7 +164,7 @@ def test_webhook_mode_posts_follow_ups_and_cannot_edit(
     assert not slack.calls_to("chat.update")
 
 
-def test_rejected_message_does_not_block_the_queue(
+def test_rejected_or_refused_messages_do_not_block_the_queue(
     slack: SlackServer, alert_config: Callable[..., CanaryConfig]
 ) -> None:
     config = alert_config()
@@ -174,8 +174,12 @@ def test_rejected_message_does_not_block_the_queue(
         outbox.enqueue(conn, kind="test", channel="#canary-alerts", mode="token", payload=bad, created_at=T0)
         outbox.enqueue(conn, kind="test", channel="#nowhere", mode="token", payload={"text": "x"}, created_at=T0)
     step(config, run(0))
-    assert [r.status for r in outbox.rows(state)][::-1][:2] == ["rejected", "rejected"]
-    assert len(slack.parents()) == 1
+    rows = {r.id: r for r in outbox.rows(state)}
+    assert rows[1].status == "rejected"  # for its blocks: replaced by its plain text, which went out
+    assert rows[2].status == "pending" and "channel_not_found" in (rows[2].last_error or "")  # refused: waits
+    [plain] = [r for r in rows.values() if r.payload.get("plain")]
+    assert plain.status == "sent" and plain.kind == "test"
+    assert len(slack.parents()) == 2 and any("CRITICAL" in m.text for m in slack.parents())
 
 
 def test_long_evidence_is_cut_with_more_and_a_link(

@@ -12,6 +12,10 @@ and webhook calls, not ``chat.update``) until it is turned off.
 Like Slack it lists the token's scopes in the ``x-oauth-scopes`` header of every Web API answer
 (``scopes``), and answers ``missing_scope`` to a read method whose scope the token lacks; a read
 method can also be refused outright (``deny_reads``, e.g. ``not_in_channel``) or fail (``fail_reads``).
+A token other than ``token`` gets ``invalid_auth``, a webhook path other than ``WEBHOOK_PATH``
+``404 no_service``; ``refuse`` makes every call answer an error (a revoked token or webhook: e.g.
+``invalid_auth``, or ``401`` for webhooks) until it is turned off. ``conversations.info`` says
+whether the bot is a member of a channel (``members``).
 """
 
 from __future__ import annotations
@@ -29,12 +33,13 @@ from urllib.parse import parse_qs, urlsplit
 WRITE_METHODS = ("chat.postMessage", "chat.update", "webhook")
 POST_METHODS = ("chat.postMessage", "webhook")
 DROPPED = -1  # Call.status of a request answered by closing the connection
-READ_METHODS = ("conversations.history", "conversations.replies", "conversations.list")
+READ_METHODS = ("conversations.history", "conversations.replies", "conversations.list", "conversations.info")
 ALL_SCOPES = ("chat:write", "channels:history", "channels:read", "groups:history", "groups:read")
 _NEEDS = {
     "conversations.history": "channels:history",
     "conversations.replies": "channels:history",
     "conversations.list": "channels:read",
+    "conversations.info": "channels:read",
     "chat.postMessage": "chat:write",
     "chat.update": "chat:write",
 }
@@ -73,6 +78,8 @@ class SlackServer:
         self.read_error: str | None = None  # every read method answers this error (deny_reads)
         self.read_faults: list[str] = []  # '500' per read call (fail_reads)
         self.channels = {f"C0LOCAL{i:04d}": name for i, name in enumerate(channels, 1)}
+        self.members = set(self.channels)  # channels the bot is in (conversations.info's is_member)
+        self.refusal: tuple[str, int | None] | None = None  # (error, HTTP status) every call answers
         self.webhook_channel = next(iter(self.channels))
         self.messages: list[Message] = []
         self.calls: list[Call] = []
@@ -110,7 +117,8 @@ class SlackServer:
 
     def fail(self, kind: str, times: int = 1, seconds: float = 0.0) -> None:
         """Queue faults for the next write calls: '500', '429' (Retry-After seconds), 'hang', 'store_then_hang',
-        'drop' (close the connection without an answer) and 'store_then_drop' (store the message, then drop).
+        'drop' (close the connection without an answer), 'store_then_drop' (store the message, then drop) and
+        'reject:CODE' (refuse the message's content, e.g. 'reject:invalid_blocks').
 
         'ok' lets one write call through (to aim a later fault at a later call).
         """
@@ -120,6 +128,10 @@ class SlackServer:
     def fail_posts(self, kind: str | None = "store_then_drop") -> None:
         """Apply ``kind`` (see ``fail``) to every post from now on, after any queued faults; None to stop."""
         self.post_fault = kind
+
+    def refuse(self, error: str | None = "invalid_auth", status: int | None = None) -> None:
+        """Answer every call with ``error`` (Web API: ``status`` or 200; webhook: ``status`` or 403); None: stop."""
+        self.refusal = None if error is None else (error, status)
 
     def deny_reads(self, error: str | None = "missing_scope") -> None:
         """Answer every read method (history, replies, list) with ``error``; None to stop."""
@@ -179,6 +191,17 @@ class SlackServer:
             if kind == "drop":
                 call.status = DROPPED
                 return DROPPED, {}, ""
+            if kind.startswith("reject:"):  # Slack refuses the message for what it says
+                error = kind.removeprefix("reject:")
+                call.status = 400 if method == "webhook" else 200
+                return call.status, {}, (error if method == "webhook" else {"ok": False, "error": error})
+        if self.refusal is not None:
+            error, status = self.refusal
+            call.status = status or (403 if method == "webhook" else 200)
+            return call.status, {}, (error if method == "webhook" else {"ok": False, "error": error})
+        if method == "unknown_webhook":
+            call.status = 404
+            return 404, {}, "no_service"
         if method != "webhook" and headers.get("authorization") != f"Bearer {self.token}":
             return 200, {}, {"ok": False, "error": "invalid_auth" if headers.get("authorization") else "not_authed"}
         scope_header = {"x-oauth-scopes": ",".join(self.scopes)} if self.scopes is not None else {}
@@ -216,7 +239,15 @@ class SlackServer:
 
     def _dispatch(self, method: str, body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
         if method == "auth.test":
-            return 200, {}, {"ok": True, "team": "local", "user": "canary", "bot_id": "B0LOCAL"}
+            return 200, {}, {"ok": True, "url": "https://local.slack.test/", "team": "local", "team_id": "T0LOCAL",
+                             "user": "canary", "user_id": "U0LOCAL", "bot_id": "B0LOCAL"}  # fmt: skip
+        if method == "conversations.info":
+            cid = self._channel_id(str(body.get("channel", "")), ids_only=True)
+            if cid is None:
+                return 200, {}, {"ok": False, "error": "channel_not_found"}
+            info = {"id": cid, "name": self.channels[cid], "is_channel": True, "is_private": False,
+                    "is_archived": False, "is_member": cid in self.members}  # fmt: skip
+            return 200, {}, {"ok": True, "channel": info}
         if method in ("chat.postMessage", "webhook", "chat.update") and _invalid_blocks(body.get("blocks")):
             return (
                 (400, {}, "invalid_blocks")
@@ -316,6 +347,8 @@ def _handler(server: SlackServer) -> type[BaseHTTPRequestHandler]:
                 method = parts.path.removeprefix("/api/")
             elif parts.path == WEBHOOK_PATH:
                 method = "webhook"
+            elif parts.path.startswith("/services/"):
+                method = "unknown_webhook"
             else:
                 method = "unknown"
             status, extra, answer = server.handle(method, body, headers)
