@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from pipeline_canary.errors import ConfigError, WarehouseError
@@ -17,6 +16,7 @@ from pipeline_canary.staging.sweep import GONE, RECREATED, GenericTarget, sweep
 from pipeline_canary.state.sqlite import SQLiteState
 from pipeline_canary.warehouse.base import TableInfo
 from pipeline_canary.warehouse.duckdb import DuckDBWarehouse
+from pipeline_canary.warehouse.duckdb_connect import connect_duckdb
 from pipeline_canary.warehouse.duckdb_created import CreatedSource
 from tests.staging.builder import DAY, NOW, ORPHANS, SURVIVORS, build_warehouse, default_tables, snapshot
 
@@ -80,7 +80,7 @@ def test_table_created_after_listing_started_survives(small_warehouse: Path, tab
 
 
 def _touch_created(path: Path, name: str, created: dt.datetime | None) -> None:
-    with duckdb.connect(str(path)) as conn:
+    with connect_duckdb(path) as conn:
         if created is None:
             conn.execute(f'DROP TABLE nba_predictions."{name}"')
         else:
@@ -207,7 +207,7 @@ def test_without_a_creation_time_source_nothing_is_dropped(tmp_path: Path, table
 
 
 def test_a_table_of_unknown_age_among_known_orphans_is_kept(small_warehouse: Path, table_names: Names) -> None:
-    with duckdb.connect(str(small_warehouse)) as conn:
+    with connect_duckdb(small_warehouse) as conn:
         conn.execute("DELETE FROM _canary_meta.table_created WHERE table_name = ?", [ORPHANS[0]])
     wh = DuckDBWarehouse(small_warehouse)
     result = sweep(wh, plan_for(wh), execute=True)
@@ -221,7 +221,7 @@ def test_a_configured_source_drives_the_sweep_and_is_left_as_it_was(
 ) -> None:
     tables = default_tables()
     path = build_warehouse(tmp_path / "own-log.duckdb", tables, meta=False)
-    with duckdb.connect(str(path)) as conn:
+    with connect_duckdb(path) as conn:
         conn.execute("CREATE SCHEMA ops")
         conn.execute("CREATE TABLE ops.created (dataset VARCHAR, table_name VARCHAR, created_at TIMESTAMPTZ)")
         conn.executemany("INSERT INTO ops.created VALUES (?, ?, ?)", [list(t) for t in tables])
@@ -233,6 +233,6 @@ def test_a_configured_source_drives_the_sweep_and_is_left_as_it_was(
     wh.close()
     assert result.dropped == 5 and result.failed == 0, result.outcomes
     assert before - table_names(path) == {("nba_predictions", n) for n in ORPHANS}
-    with duckdb.connect(str(path), read_only=True) as conn:
+    with connect_duckdb(path, read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM ops.created").fetchone() == log_before  # the user's, untouched
     assert not any(schema == "_canary_meta" for schema, _ in table_names(path))
