@@ -58,12 +58,11 @@ def _direct_connects(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr == "connect":
-            if isinstance(node.value, ast.Name) and node.value.id == "duckdb":
-                found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} duckdb.connect")
-        if isinstance(node, ast.ImportFrom) and node.module == "duckdb":
-            if any(alias.name == "connect" for alias in node.names):
-                found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} from duckdb import connect")
+        where = f"{path.relative_to(PACKAGE.parent)}:{getattr(node, 'lineno', 0)}"
+        if isinstance(node, ast.Attribute) and node.attr == "connect" and ast.unparse(node.value) == "duckdb":
+            found.append(f"{where} duckdb.connect")
+        if isinstance(node, ast.ImportFrom) and node.module == "duckdb" and any(a.name == "connect" for a in node.names):
+            found.append(f"{where} from duckdb import connect")
     return found
 
 
