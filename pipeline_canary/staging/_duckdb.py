@@ -55,14 +55,18 @@ class DuckDBTarget:
                 f"cannot open DuckDB {warehouse.path} for writing: {exc}. Is another process using it?"
             ) from exc
 
-    def apply(self, candidate: Candidate) -> str | None:
-        import duckdb
-
+    def recheck(self, candidate: Candidate) -> str | None:
         key = (candidate.table.dataset, candidate.table.name)
         if key not in self.tables:
             return GONE
         if self.created.get(key) != candidate.created:
             return RECREATED
+        return None
+
+    def act(self, candidate: Candidate) -> str | None:
+        import duckdb
+
+        key = (candidate.table.dataset, candidate.table.name)
         try:
             self.conn.execute("BEGIN TRANSACTION")
             try:

@@ -49,7 +49,7 @@ def test_execute_drops_exactly_the_orphans(small_warehouse: Path, table_names: N
     state = SQLiteState(tmp_path / "state.sqlite")
     audit = AuditLog(state, sweep_id="s1", backend="duckdb", actor="ops@test")
     wh = DuckDBWarehouse(small_warehouse)
-    result = sweep(wh, plan_for(wh), execute=True, on_outcome=[audit.record])
+    result = sweep(wh, plan_for(wh), execute=True, journal=audit)
     assert result.summary() == {"found": 10, "planned": 5, "dropped": 5, "expired": 0, "skipped": 5, "failed": 0}
     assert before - table_names(small_warehouse) == {("nba_predictions", n) for n in ORPHANS}
     assert set(SURVIVORS) <= table_names(small_warehouse)
@@ -112,10 +112,13 @@ class FlakyTarget:
         self.inner = GenericTarget(wh, "drop", None)
         self.bad, self.error = bad, error
 
-    def apply(self, candidate: Candidate) -> str | None:
+    def recheck(self, candidate: Candidate) -> str | None:
+        return self.inner.recheck(candidate)
+
+    def act(self, candidate: Candidate) -> str | None:
         if candidate.table.name == self.bad:
             raise self.error
-        return self.inner.apply(candidate)
+        return self.inner.act(candidate)
 
     def close(self) -> None:
         pass
@@ -128,12 +131,14 @@ def test_one_failure_is_reported_and_the_sweep_continues(
     state = SQLiteState(tmp_path / "state.sqlite")
     audit = AuditLog(state, sweep_id="s2", backend="duckdb", actor="ops@test")
     wh = DuckDBWarehouse(small_warehouse)
-    result = sweep(wh, plan_for(wh), execute=True, target=FlakyTarget(wh, ORPHANS[2], error), on_outcome=[audit.record])
+    result = sweep(wh, plan_for(wh), execute=True, target=FlakyTarget(wh, ORPHANS[2], error), journal=audit)
     assert (result.dropped, result.failed) == (4, 1)
     failed = [o for o in result.outcomes if o.action == "failed"]
     assert failed[0].table.name == ORPHANS[2] and str(error) in (failed[0].detail or "")
     assert ("nba_predictions", ORPHANS[2]) in table_names(small_warehouse)
-    assert [r.action for r in audit_rows(state) if r.table_name == ORPHANS[2]] == ["failed"]
+    # its entry, written as "dropping" before the attempt, now says failed and why
+    (entry,) = [r for r in audit_rows(state) if r.table_name == ORPHANS[2]]
+    assert (entry.status, entry.action) == ("failed", "failed") and str(error) in (entry.detail or "")
 
 
 def test_expire_is_refused_on_duckdb_even_in_a_dry_run(small_warehouse: Path) -> None:
@@ -161,7 +166,7 @@ def test_expire_mode_sets_expirations_and_drops_nothing(small_warehouse: Path, t
     audit = AuditLog(state, sweep_id="s3", backend="bigquery", actor="ops@test")
     clock = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
     before = snapshot(small_warehouse)
-    result = sweep(wh, plan_for(wh), mode="expire", execute=True, clock=lambda: clock, on_outcome=[audit.record])
+    result = sweep(wh, plan_for(wh), mode="expire", execute=True, clock=lambda: clock, journal=audit)
     wh.close()
     assert result.expired == 5 and result.dropped == 0
     assert set(wh.expirations) == set(ORPHANS) and set(wh.expirations.values()) == {clock + DAY}
@@ -236,3 +241,24 @@ def test_a_configured_source_drives_the_sweep_and_is_left_as_it_was(
     with connect_duckdb(path, read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM ops.created").fetchone() == log_before  # the user's, untouched
     assert not any(schema == "_canary_meta" for schema, _ in table_names(path))
+
+
+def test_an_audit_written_before_entries_had_a_status_is_migrated(small_warehouse: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as old:  # the table as the first release created it, with one row
+        old.executescript(
+            "CREATE TABLE staging_cleanup (id INTEGER PRIMARY KEY AUTOINCREMENT, sweep_id TEXT NOT NULL, "
+            "at TEXT NOT NULL, actor TEXT NOT NULL, backend TEXT NOT NULL, dataset TEXT NOT NULL, "
+            "table_name TEXT NOT NULL, created TEXT, age_hours REAL, action TEXT NOT NULL "
+            "CHECK (action IN ('dropped', 'expired', 'failed')), detail TEXT);"
+            "INSERT INTO staging_cleanup (sweep_id, at, actor, backend, dataset, table_name, action) "
+            "VALUES ('s0', '2026-01-01T00:00:00+00:00', 'ops@old', 'duckdb', 'nba_predictions', 'gone', 'dropped');"
+        )
+    state = SQLiteState(path)
+    wh = DuckDBWarehouse(small_warehouse)
+    sweep(wh, plan_for(wh), execute=True, journal=AuditLog(state, sweep_id="s1", backend="duckdb", actor="ops@test"))
+    rows = audit_rows(state)
+    assert (rows[0].table_name, rows[0].status, rows[0].action) == ("gone", "dropped", "dropped")
+    assert [r.status for r in rows[1:]] == ["dropped"] * 5 and {r.sweep_id for r in rows[1:]} == {"s1"}
