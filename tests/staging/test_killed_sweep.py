@@ -25,7 +25,7 @@ from pipeline_canary.state.sync import state_session
 from tests.cli.test_cli import canary
 from tests.servers.gcs import GCSServer
 from tests.servers.gcs import running as gcs_running
-from tests.staging.builder import NOW, ORPHANS
+from tests.staging.builder import NOW, ORPHANS, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 GUARD_S = 120  # a process that never pauses fails the test instead of hanging it (not a timing assertion)
@@ -208,3 +208,23 @@ def test_with_a_shared_state_the_entry_is_uploaded_before_the_drop(
         assert_agree(state, table_names(small_warehouse))
     assert not {("nba_predictions", n) for n in ORPHANS} & table_names(small_warehouse)
     assert not config.state.path.exists()  # the shared store was used, not the local file
+
+
+def test_with_a_shared_state_cleanup_waits_for_the_lock_and_drops_nothing_without_it(
+    small_warehouse: Path, make_config: Callable[..., CanaryConfig], gcs: GCSServer
+) -> None:
+    from pipeline_canary.state.gcs import GCSStateFile
+    from pipeline_canary.state.gcs_lock import GCSLock
+
+    uri = f"gs://{gcs.bucket}/canary/state.sqlite"
+    config = make_config(small_warehouse, extra=f'backend = "gcs"\nuri = "{uri}"\nlock_wait_s = 0\n')
+    before = snapshot(small_warehouse)
+    remote = GCSStateFile.from_uri(uri, gcs.client())
+    held = GCSLock(remote.bucket, remote.lock_name, ttl_s=600, wait_s=0, owner="a running job")
+    held.acquire()
+    try:
+        proc = canary("staging", "cleanup", "--execute", "--now", NOW.isoformat(), "--config", str(config.source))
+    finally:
+        held.release()
+    assert proc.returncode == 3 and "a running job" in proc.stderr, proc.stderr
+    assert snapshot(small_warehouse) == before
