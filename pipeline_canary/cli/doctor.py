@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -60,6 +61,7 @@ class Finding:
     ok: bool
     detail: str
     fix: str = ""
+    warn: bool = False  # ok, but degraded: said, not counted as a problem
 
 
 class Doctor:
@@ -128,6 +130,7 @@ class Doctor:
                 self._table(warehouse, key, columns)
             self._staging(warehouse)
             self._creation_times(warehouse)
+            self._canary_notes(warehouse)
         return self.findings
 
     def _today(self) -> dt.date:
@@ -270,6 +273,19 @@ class Doctor:
             ),
         )
 
+    def _canary_notes(self, warehouse: Warehouse) -> None:
+        """What each canary says about its own set-up (e.g. prediction_gap without tip times)."""
+        from pipeline_canary.canaries import registry
+
+        pipeline = self.config.pipeline
+        for canary in registry.all():
+            settings = self.config.settings_for(canary.name)
+            notes = self.call(
+                canary.name, partial(canary.setup_notes, warehouse, pipeline, settings), lambda exc: "see above"
+            )
+            for n in notes or []:
+                self.findings.append(Finding(n.check, n.level != "fail", n.detail, n.fix, warn=n.level == "warn"))
+
     def _creation_times(self, warehouse: Warehouse) -> None:
         """orphaned_staging_tables and staging cleanup judge tables by age: the warehouse must know it."""
         self.attempt(
@@ -321,14 +337,21 @@ def doctor(config_path: str | None) -> int:
     for finding in findings:
         _echo(finding)
     problems = [f for f in findings if not f.ok]
+    warnings = sum(1 for f in findings if f.warn)
+    noted = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
     if problems:
-        click.echo(f"{len(problems)} problem(s) found")
+        click.echo(f"{len(problems)} problem(s) found{noted}")
         return int(ExitCode.USAGE)
-    click.echo("all checks passed")
+    click.echo(f"all checks passed{noted}")
     return int(ExitCode.OK)
 
 
 def _echo(finding: Finding) -> None:
+    if finding.warn:
+        click.echo(f"{click.style('warn', fg='yellow', bold=True)} {finding.check}: {finding.detail}")
+        if finding.fix:
+            click.echo(f"     fix: {finding.fix}")
+        return
     if finding.ok:
         click.echo(f"{click.style('ok  ', fg='green')} {finding.check}: {finding.detail}")
         return
