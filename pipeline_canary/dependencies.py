@@ -75,7 +75,7 @@ def from_duckdb(exc: BaseException, where: str) -> MissingDependencyError | None
     module = _REQUIRED_MODULE.search(text)
     if module:
         return missing_module(module.group(1), f"DuckDB ({where})")
-    if type(exc).__name__ == "MissingExtensionException" or "is not loaded" in text:
+    if type(exc).__name__ == "MissingExtensionException" or "is not loaded" in text or "to be loaded" in text:
         ext = _EXTENSION.search(text)
         name = ext.group(1) if ext else "the extension named in DuckDB's message"
         import duckdb

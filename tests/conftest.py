@@ -5,12 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from pipeline_canary.config import CanaryConfig, load_config
 
+NEW_YORK = ZoneInfo("America/New_York")  # the pipeline's timezone
 # A fixed clock for reproducible runs: 18:00 in New York on the day of the February 2026 incident.
 NOW = dt.datetime(2026, 2, 8, 23, 0, tzinfo=dt.UTC)
 AS_OF = dt.date(2026, 2, 8)
@@ -56,3 +60,37 @@ def make_config(tmp_path: Path) -> Callable[..., CanaryConfig]:
         return load_config(path, env={})
 
     return make
+
+
+@dataclass(frozen=True)
+class GameDay:
+    """The demo's game day (``AS_OF``) in the pipeline's timezone, and SQL on a demo warehouse file."""
+
+    day: dt.date = AS_OF
+    zone: ZoneInfo = NEW_YORK
+
+    def at(self, hour: int, minute: int = 0) -> dt.datetime:
+        """``hour:minute`` local time on the game day, in UTC."""
+        return dt.datetime.combine(self.day, dt.time(hour, minute), self.zone).astimezone(dt.UTC)
+
+    def rows(self, warehouse: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        """``sql`` on a read-only connection (session timezone UTC)."""
+        from pipeline_canary.warehouse.duckdb_connect import connect_duckdb
+
+        with connect_duckdb(warehouse, read_only=True) as conn:
+            conn.execute("SET TimeZone = 'UTC'")
+            return list(conn.execute(sql, list(params)).fetchall())
+
+    def edit(self, warehouse: Path, *statements: str) -> None:
+        """Run ``statements`` on the file, as the pipeline (or a fault) would change it."""
+        from pipeline_canary.warehouse.duckdb_connect import connect_duckdb
+
+        with connect_duckdb(warehouse) as conn:
+            conn.execute("SET TimeZone = 'UTC'")
+            for sql in statements:
+                conn.execute(sql)
+
+
+@pytest.fixture
+def game_day() -> GameDay:
+    return GameDay()

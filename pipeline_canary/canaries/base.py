@@ -108,6 +108,16 @@ class Observation:
 
 
 @dataclass(frozen=True)
+class SetupNote:
+    """What ``canary doctor`` says about a canary's set-up beyond ``reads``: level "ok", "warn" or "fail"."""
+
+    check: str
+    level: str
+    detail: str
+    fix: str = ""
+
+
+@dataclass(frozen=True)
 class Headline:
     """The trend people ask about for a canary: the metrics summed per day, a title and a unit."""
 
@@ -156,6 +166,10 @@ class Canary(ABC):
 
     def queries(self, ctx: CheckContext, settings: Any) -> list[Query]:
         """The SQL this canary sends (for ``--dry-run`` estimates); metadata-only canaries send none."""
+        return []
+
+    def setup_notes(self, warehouse: Warehouse, pipeline: PipelineConfig, settings: Any) -> list[SetupNote]:
+        """Set-up findings for ``canary doctor`` (e.g. a degraded mode); none by default."""
         return []
 
     @abstractmethod

@@ -8,7 +8,8 @@ rows for one game (append-then-merge writes; the reference view passes them thro
 
 Deadlines: the pipeline writes a day's predictions in runs during that day (8 AM, 1 PM, 4 PM ET), so
 predictions are due by ``due_by`` (local time in the pipeline's timezone) and each game by
-``lead_hours`` before its tip (``game_date_est``), whichever comes first for the day. Before the
+``lead_hours`` before its tip (``game_date_est``; the source is configurable, see ``_tips``), whichever
+comes first for the day. Without tip times only ``due_by`` applies, and the result says so. Before the
 day's deadline the checkpoint is *pending* (a skip with the due time); after it, games whose own
 deadline has not passed are listed as pending in the evidence and not judged yet. Only predictions
 written by the run's ``now`` (``created_at <= @now``) are seen, so a replay or a simulated clock
@@ -20,11 +21,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import field_validator
 
 from pipeline_canary.canaries._deadlines import as_utc, describe, describe_lead, local_deadline, parse_local_time
+from pipeline_canary.canaries._tips import TipSource, setup_note, tip_source
 from pipeline_canary.canaries.base import (
     Canary,
     CheckContext,
@@ -33,10 +35,17 @@ from pipeline_canary.canaries.base import (
     Observation,
     Query,
     Settings,
+    SetupNote,
     register,
 )
 from pipeline_canary.config_types import Bounded
+from pipeline_canary.errors import ConfigError
 from pipeline_canary.results import Threshold
+from pipeline_canary.warehouse.base import TableRef, validate_identifier
+
+if TYPE_CHECKING:
+    from pipeline_canary.config import PipelineConfig
+    from pipeline_canary.warehouse.base import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +73,11 @@ keys AS (
   GROUP BY game_id, player_lookup, system_id
 )"""
 
-GAMES_SQL = (
+_GAMES_TEMPLATE = (
     """
 WITH ranked AS (
   SELECT
-    game_id, game_date, away_team_tricode, home_team_tricode, game_status, game_date_est,
+    game_id, game_date, away_team_tricode, home_team_tricode, game_status, <schedule_tip> AS tip_at,
     COUNT(*) OVER (PARTITION BY game_id, game_date) AS schedule_rows,
     MIN(game_status) OVER (PARTITION BY game_id, game_date) AS lowest_status,
     ROW_NUMBER() OVER (
@@ -79,13 +88,14 @@ WITH ranked AS (
   WHERE game_date = @as_of
     AND game_status IN (1, 2, 3)
     AND (@include_playoffs OR game_id NOT LIKE '004%')
-),
+),<tips_cte>
 games AS (
   SELECT
-    CONCAT(FORMAT_DATE('%Y%m%d', game_date), '_', away_team_tricode, '_', home_team_tricode) AS game_key,
-    game_id, away_team_tricode, home_team_tricode, game_status, game_date_est, schedule_rows, lowest_status
-  FROM ranked
-  WHERE pick = 1
+    CONCAT(FORMAT_DATE('%Y%m%d', r.game_date), '_', r.away_team_tricode, '_', r.home_team_tricode) AS game_key,
+    r.game_id, r.away_team_tricode, r.home_team_tricode, r.game_status, <games_tip> AS tip_at,
+    r.schedule_rows, r.lowest_status
+  FROM ranked AS r<tips_join>
+  WHERE r.pick = 1
 ),"""
     + _KEYS_CTE
     + """,
@@ -96,13 +106,30 @@ active AS (
   GROUP BY game_id
 )
 SELECT g.game_key, g.game_id AS schedule_game_id, g.away_team_tricode, g.home_team_tricode,
-       g.game_status, g.game_date_est AS tip_at, g.schedule_rows, g.lowest_status,
+       g.game_status, g.tip_at, g.schedule_rows, g.lowest_status,
        COALESCE(a.active_predictions, 0) AS active_predictions, COALESCE(a.models, 0) AS models
 FROM games AS g
 LEFT JOIN active AS a ON a.game_id = g.game_key
 ORDER BY g.game_key, g.game_id
 """
 )
+
+
+def games_sql(tips: TipSource) -> str:
+    """The games query reading tip times from ``tips`` (identifiers in it are validated and quoted)."""
+    parts = {
+        "<schedule_tip>": tips.schedule_tip,
+        "<tips_cte>": tips.tips_cte,
+        "<games_tip>": tips.games_tip,
+        "<tips_join>": tips.tips_join,
+    }
+    sql = _GAMES_TEMPLATE
+    for marker, fragment in parts.items():
+        sql = sql.replace(marker, fragment)
+    return sql
+
+
+GAMES_SQL = games_sql(TipSource())  # without tip times: the columns it reads are all in ``reads``
 
 TOTALS_SQL = (
     "\nWITH"
@@ -124,13 +151,35 @@ class PredictionGapSettings(Settings):
     # Predictions are due by this local time (pipeline timezone) on the game day: the FIRST run is at
     # 8 AM ET and the FINAL_RETRY at 1 PM, so 10:00 leaves the first run two hours.
     due_by: str = "10:00"
-    # ... and each game by this long before its tip (game_date_est), if that is earlier.
+    # ... and each game by this long before its tip, if that is earlier.
     lead_hours: Annotated[float, Bounded(0, 24, unit="h")] = 2.0
+    # The tip time: this column of the schedule table, or of tip_table (with game_id and game_date), e.g.
+    # "nba_raw.nbac_schedule" where the reference view lacks it. Without one only due_by applies (and says so).
+    tip_column: str = "game_date_est"
+    tip_table: str | None = None
 
     @field_validator("due_by")
     @classmethod
     def _local_time(cls, value: str) -> str:
         parse_local_time(value)
+        return value
+
+    @field_validator("tip_column")
+    @classmethod
+    def _column(cls, value: str) -> str:
+        try:
+            return validate_identifier(value, "column name")
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("tip_table")
+    @classmethod
+    def _table(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                TableRef.parse(value)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
         return value
 
     @property
@@ -153,8 +202,7 @@ class PredictionGap(Canary):
             "game_status",
             "away_team_tricode",
             "home_team_tricode",
-            "game_date_est",
-        ),
+        ),  # and the tip time, from the schedule or tip_table: checked by setup_notes
         "predictions_table": ("game_date", "game_id", "is_active", "system_id", "player_lookup", "created_at"),
     }
     headline = Headline(("active_predictions",), "Active predictions per game day", "predictions")
@@ -199,13 +247,21 @@ class PredictionGap(Canary):
         return f"{game}: {count} active prediction{'' if count == 1 else 's'}"
 
     def queries(self, ctx: CheckContext, settings: Any) -> list[Query]:
-        return [
-            Query(GAMES_SQL, {"as_of": ctx.as_of, "now": ctx.now, "include_playoffs": settings.include_playoffs}),
-            Query(TOTALS_SQL, {"as_of": ctx.as_of, "now": ctx.now}),
-        ]
+        return self._queries(ctx, settings, tip_source(ctx.warehouse, ctx.pipeline, settings))
+
+    def _queries(self, ctx: CheckContext, settings: Any, tips: TipSource) -> list[Query]:
+        params = {"as_of": ctx.as_of, "now": ctx.now, "include_playoffs": settings.include_playoffs}
+        return [Query(games_sql(tips), params), Query(TOTALS_SQL, {"as_of": ctx.as_of, "now": ctx.now})]
+
+    def setup_notes(self, warehouse: Warehouse, pipeline: PipelineConfig, settings: Any) -> list[SetupNote]:
+        level, detail, fix = setup_note(warehouse, pipeline, settings)
+        return [SetupNote("prediction_gap tip times", level, detail, fix)]
 
     def collect(self, ctx: CheckContext, settings: Any) -> Observation:
-        games_q, totals_q = self.queries(ctx, settings)
+        tips = tip_source(ctx.warehouse, ctx.pipeline, settings)
+        if tips.missing:
+            log.info("prediction_gap %s: %s", ctx.as_of, tips.note)
+        games_q, totals_q = self._queries(ctx, settings, tips)
         games = ctx.query(games_q.template, **games_q.params).records()
         if not games:
             return Observation(
@@ -220,10 +276,11 @@ class PredictionGap(Canary):
             reason = f"predictions due by {describe(first_due, timezone, ctx.as_of)}"
             if first_due < day_due:
                 reason += f", {describe_lead(settings.lead)} before the first tip ({first['game_key']})"
+            reason += f"; checked again then{'; ' + tips.note if tips.missing else ''}"
             return Observation(
                 metrics={},
-                evidence={"games_pending": [_evidence(g) for g in games]},
-                skip_reason=f"{reason}; checked again then",
+                evidence={"games_pending": [_evidence(g) for g in games], **_deadline_evidence(tips)},
+                skip_reason=reason,
                 due_at=first_due,
             )
         totals = ctx.query(totals_q.template, **totals_q.params).one()
@@ -261,6 +318,8 @@ class PredictionGap(Canary):
             ids = ", ".join(str(d["schedule_game_id"]) for d in duplicated)
             summary += f" ({extra_rows} duplicate schedule row{'s' if extra_rows != 1 else ''} not counted: {ids})"
             log.info("prediction_gap %s: %d duplicate schedule rows (%s)", ctx.as_of, extra_rows, ids)
+        if tips.missing:
+            summary += f"; {tips.note}"
         return Observation(
             metrics=metrics,
             evidence={
@@ -268,6 +327,7 @@ class PredictionGap(Canary):
                 "games_without_predictions": [_evidence(g) for g in uncovered],
                 "games_pending": [_evidence(g) for g in pending],
                 "duplicate_schedule_rows": duplicated,
+                **_deadline_evidence(tips),
             },
             summary=summary,
         )
@@ -289,6 +349,11 @@ def _hhmm(value: Any) -> str:
     except (TypeError, ValueError):
         return str(value)
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "unknown"
+
+
+def _deadline_evidence(tips: TipSource) -> dict[str, list[dict[str, Any]]]:
+    """Evidence that the per-game lead was not applied, and why (nothing when it was)."""
+    return {"deadline": [{"per_game_lead": "not applied", "reason": tips.missing}]} if tips.missing else {}
 
 
 def _evidence(game: dict[str, Any]) -> dict[str, Any]:

@@ -1,13 +1,22 @@
-"""``canary docs build | serve | publish``: the dashboard next to GX's Data Docs, served or published."""
+"""``canary docs build | serve | publish``: the dashboard next to GX's Data Docs, served or published.
+
+The dashboard is built from the configured state: with ``[state] backend = "gcs"`` a snapshot of the
+shared store (no lock taken, nothing uploaded), as ``canary alerts status`` reads it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from pipeline_canary.cli._output import print_json
 from pipeline_canary.cli.run import config_option
+
+if TYPE_CHECKING:
+    from pipeline_canary.config import CanaryConfig
+    from pipeline_canary.reports.dashboard import Site
 
 out_option = click.option(
     "--out",
@@ -35,9 +44,8 @@ def docs() -> None:
 def build(config_path: str | None, out: str | None, no_gx: bool, as_json: bool) -> int:
     """Apply history retention, build GX's Data Docs and render the dashboard; print its path."""
     from pipeline_canary.config import load_config
-    from pipeline_canary.reports import build_site
 
-    site = build_site(load_config(config_path), out=Path(out) if out else None, build_gx=not no_gx)
+    site = _build(load_config(config_path), out=Path(out) if out else None, build_gx=not no_gx)
     if as_json:
         print_json(
             {
@@ -63,13 +71,13 @@ def build(config_path: str | None, out: str | None, no_gx: bool, as_json: bool) 
 def serve(config_path: str | None, out: str | None, host: str, port: int, no_build: bool) -> int:
     """Build (unless --no-build) and serve the site over HTTP until interrupted."""
     from pipeline_canary.config import load_config
-    from pipeline_canary.reports import build_site, docs_root
+    from pipeline_canary.reports import docs_root
     from pipeline_canary.reports.serve import base_url, make_server
 
     config = load_config(config_path)
     root = Path(out) if out else docs_root(config)
     if not no_build:
-        root = build_site(config, out=root if out else None).root
+        root = _build(config, out=root if out else None).root
     server = make_server(root, host, port)
     click.echo(f"Serving {root} at {base_url(server)} (Ctrl-C to stop)")
     try:
@@ -95,7 +103,7 @@ def serve(config_path: str | None, out: str | None, host: str, port: int, no_bui
 def publish(url: str, config_path: str | None, out: str | None, no_build: bool, as_json: bool) -> int:
     """Upload the site to gs://BUCKET/PREFIX (STORAGE_EMULATOR_HOST for a local server)."""
     from pipeline_canary.config import load_config
-    from pipeline_canary.reports import build_site, docs_root
+    from pipeline_canary.reports import docs_root
     from pipeline_canary.reports.publish import parse_gs_url
     from pipeline_canary.reports.publish import publish as upload
 
@@ -103,10 +111,19 @@ def publish(url: str, config_path: str | None, out: str | None, no_build: bool, 
     config = load_config(config_path)
     root = Path(out) if out else docs_root(config)
     if not no_build:
-        root = build_site(config, out=root if out else None).root
+        root = _build(config, out=root if out else None).root
     result = upload(root, url)
     if as_json:
         print_json({"url": result.index_url, "files": result.files, "bytes": result.bytes})
     else:
         click.echo(f"Published {result.files} files ({result.bytes:,} bytes): {result.index_url}")
     return 0
+
+
+def _build(config: CanaryConfig, *, out: Path | None, build_gx: bool = True) -> Site:
+    """``build_site`` over the configured state (a snapshot of a shared one: retention there is not kept)."""
+    from pipeline_canary.reports import build_site
+    from pipeline_canary.state.sync import state_session
+
+    with state_session(config, write=False) as snapshot:
+        return build_site(snapshot, out=out, build_gx=build_gx)

@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -132,6 +133,7 @@ class Doctor:
                 self._table(warehouse, key, columns)
             self._staging(warehouse)
             self._creation_times(warehouse)
+            self._canary_notes(warehouse)
         return self.findings
 
     def _today(self) -> dt.date:
@@ -282,6 +284,19 @@ class Doctor:
             ),
         )
 
+    def _canary_notes(self, warehouse: Warehouse) -> None:
+        """What each canary says about its own set-up (e.g. prediction_gap without tip times)."""
+        from pipeline_canary.canaries import registry
+
+        pipeline = self.config.pipeline
+        for canary in registry.all():
+            settings = self.config.settings_for(canary.name)
+            notes = self.call(
+                canary.name, partial(canary.setup_notes, warehouse, pipeline, settings), lambda exc: "see above"
+            )
+            for n in notes or []:
+                self.findings.append(Finding(n.check, n.level != "fail", n.detail, n.fix, warning=n.level == "warn"))
+
     def _creation_times(self, warehouse: Warehouse) -> None:
         """orphaned_staging_tables and staging cleanup judge tables by age: the warehouse must know it."""
         self.attempt(
@@ -333,11 +348,12 @@ def doctor(config_path: str | None) -> int:
     for finding in findings:
         _echo(finding)
     problems = [f for f in findings if not f.ok]
+    warnings = sum(1 for f in findings if f.warning)
+    noted = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
     if problems:
-        click.echo(f"{len(problems)} problem(s) found")
+        click.echo(f"{len(problems)} problem(s) found{noted}")
         return int(ExitCode.USAGE)
-    warnings = sum(f.warning for f in findings)
-    click.echo("all checks passed" + (f" ({warnings} warning(s) above)" if warnings else ""))
+    click.echo(f"all checks passed{noted}")
     return int(ExitCode.OK)
 
 
@@ -345,7 +361,7 @@ def _echo(finding: Finding) -> None:
     if finding.ok and finding.warning:
         click.echo(f"{click.style('warn', fg='yellow')} {finding.check}: {finding.detail}")
         if finding.fix:
-            click.echo(f"     note: {finding.fix}")
+            click.echo(f"     fix: {finding.fix}")
         return
     if finding.ok:
         click.echo(f"{click.style('ok  ', fg='green')} {finding.check}: {finding.detail}")

@@ -1,8 +1,12 @@
-"""``canary staging list`` and ``canary staging cleanup``: orphaned staging tables, removed safely.
+"""``canary staging list | cleanup | audit``: orphaned staging tables, removed safely, and the record of it.
 
 Exit codes: 0 ok (including dry runs) · 1 some tables could not be dropped · 2 usage error or a
 guard refused the sweep (--max-tables, --expire on DuckDB, a cutoff under 1h) · 3 the warehouse or
-state store could not be reached.
+state store could not be reached (``audit``: half-done entries could not be reconciled).
+
+Every command first reconciles half-done audit entries (a sweep killed between writing ``dropping``
+and confirming) with the warehouse and says so; ``list``, ``audit`` and dry runs only when no sweep
+or run holds the lock at that moment.
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ from pipeline_canary.cli.run import config_option, parse_now
 from pipeline_canary.staging.plan import DEFAULT_MAX_TABLES, Plan, format_duration, parse_duration
 
 if TYPE_CHECKING:
+    from pipeline_canary.config import CanaryConfig
+    from pipeline_canary.staging._state import Settlement
     from pipeline_canary.staging.sweep import TableOutcome
+    from pipeline_canary.warehouse.base import Warehouse
 
 PROGRESS_FROM = 20  # show a progress bar on stderr for sweeps of at least this many tables
 
@@ -100,6 +107,7 @@ def list_tables(
     config, cutoff = _setup(config_path, older_than)
     with connect(config.warehouse) as warehouse:
         plan = plan_cleanup(config, warehouse, older_than=cutoff, now=now, max_tables=sys.maxsize, read_only=True)
+        _report_settlement(_settle(config, warehouse), err=as_json)
     rows = [{**c.to_row(), "cleanup": "eligible"} for c in plan.candidates]
     rows += [
         {"dataset": s.dataset, "table": s.name, "age_hours": s.to_row()["age_hours"], "cleanup": f"kept: {s.reason}"}
@@ -155,9 +163,9 @@ def cleanup(
     config_path: str | None,
 ) -> int:
     """Drop (or expire) orphaned staging tables; only well-formed staging names in the staging dataset."""
+    from pipeline_canary.staging._state import cleanup_state
     from pipeline_canary.staging.cleanup import plan_cleanup, run_cleanup
-    from pipeline_canary.staging.sweep import check_mode
-    from pipeline_canary.state.lock import run_lock
+    from pipeline_canary.staging.sweep import Mode, check_mode
     from pipeline_canary.warehouse import connect
 
     config, cutoff = _setup(config_path, older_than)
@@ -167,30 +175,100 @@ def cleanup(
         if plan.refused:
             _report_plan(plan, as_json, refused=True)
             return int(ExitCode.USAGE)
-        with contextlib.ExitStack() as stack:
-            callbacks: list[Callable[[TableOutcome], None]] = []
-            if execute:
-                stack.enter_context(run_lock(config.state.path.with_suffix(".lock")))
+        mode: Mode = "expire" if expire else "drop"
+        if not execute:
+            settled = _settle(config, warehouse)
+            _report_settlement(settled, err=True, reconciled=False)
+            result, actor = run_cleanup(config, warehouse, plan, mode=mode)
+            result.reconciled = [item.to_dict() for item in settled.reconciled]
+            where = _state_where(config)
+        else:
+            with contextlib.ExitStack() as stack:
+                # the lock every run and sweep takes; with [state] backend = "gcs" the shared store, uploaded
+                working = stack.enter_context(cleanup_state(config, write=True))
+                callbacks: list[Callable[[TableOutcome], None]] = []
                 if len(plan.candidates) >= PROGRESS_FROM:
                     label = "expiring" if expire else "dropping"
                     bar = stack.enter_context(
                         click.progressbar(length=len(plan.candidates), label=label, file=sys.stderr)
                     )
                     callbacks.append(lambda outcome: bar.update(1))
-            result, actor = run_cleanup(
-                config,
-                warehouse,
-                plan,
-                execute=execute,
-                mode="expire" if expire else "drop",
-                expire_in=expire_in,
-                on_outcome=callbacks,
-            )
+                result, actor = run_cleanup(
+                    working, warehouse, plan, execute=True, mode=mode, expire_in=expire_in, on_outcome=callbacks
+                )
+            where = _state_where(config)
     if as_json:
-        print_json({**result.to_dict(), "actor": actor, "state": str(config.state.path)})
+        print_json({**result.to_dict(), "actor": actor, "state": where})
     else:
-        _report_sweep(result, actor, str(config.state.path))
+        _report_sweep(result, actor, where)
     return int(ExitCode.FAILED if result.failed else ExitCode.OK)
+
+
+@staging.command(
+    "audit",
+    epilog="\b\nExamples:\n  canary staging audit\n  canary staging audit --sweep 3f2a9c1e0b7d --json\n"
+    "\b\nStatus: dropping (written before the drop) · dropped · failed · dropped (reconciled) · "
+    "not dropped (reconciled), and the same for expiring.",
+)
+@click.option("--sweep", "sweep_id", default=None, help="Only the entries of this sweep id.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Show the latest this many entries."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
+@config_option
+def audit(sweep_id: str | None, limit: int, as_json: bool, config_path: str | None) -> int:
+    """What each sweep dropped, expired or failed to touch, by whom and when.
+
+    Half-done entries (a sweep killed between writing and confirming) are first reconciled with the
+    warehouse, when no sweep or run holds the lock.
+    """
+    from pipeline_canary.config import load_config
+    from pipeline_canary.staging._state import cleanup_state, settle
+    from pipeline_canary.staging.audit import audit_rows
+    from pipeline_canary.state import open_state
+    from pipeline_canary.warehouse import connect
+
+    config = load_config(config_path)
+    settled = settle(config, lambda: connect(config.warehouse))
+    with cleanup_state(config, write=False) as snapshot:
+        rows = audit_rows(open_state(snapshot), sweep_id=sweep_id, limit=limit, latest=True)
+    if as_json:
+        print_json(
+            {
+                "entries": [r.to_dict() for r in rows],
+                "reconciled": [item.to_dict() for item in settled.reconciled],
+                "not_reconciled": settled.left,
+                "state": _state_where(config),
+            }
+        )
+    else:
+        _report_settlement(settled, err=False)
+        for r in rows:
+            age = "" if r.age_hours is None else f"  {r.age_hours:.1f} h"
+            line = f"{r.at.isoformat(timespec='seconds')}  {r.status:<24} {r.dataset}.{r.table_name}{age}"
+            line += f"  sweep {r.sweep_id} by {r.actor}" + (f"  ({r.detail})" if r.detail else "")
+            click.echo(click.style(line, fg="red") if r.action == "failed" else line)
+        click.echo(f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'} in {_state_where(config)}")
+    return int(ExitCode.ERRORED if settled.errored else ExitCode.OK)
+
+
+def _settle(config: CanaryConfig, warehouse: Warehouse) -> Settlement:
+    from pipeline_canary.staging._state import settle
+
+    return settle(config, lambda: contextlib.nullcontext(warehouse))
+
+
+def _report_settlement(settled: Settlement, *, err: bool, reconciled: bool = True) -> None:
+    """Reconciled entries on stdout (stderr beside --json); entries left unsettled as a warning on stderr."""
+    if reconciled:
+        for item in settled.reconciled:
+            click.echo(item.line(), err=err)
+    if settled.left:
+        click.echo(f"warning: {settled.left}", err=True)
+
+
+def _state_where(config: CanaryConfig) -> str:
+    return config.state.uri if config.state.backend == "gcs" and config.state.uri else str(config.state.path)
 
 
 def _report_plan(plan: Plan, as_json: bool, *, refused: bool = False) -> None:
@@ -204,8 +282,12 @@ def _report_plan(plan: Plan, as_json: bool, *, refused: bool = False) -> None:
 
 
 def _report_sweep(result: Any, actor: str, state: str) -> None:
+    from pipeline_canary.staging.reconcile import line as reconciled_line
+
     plan = result.plan
     verb = "expire" if result.mode == "expire" else "drop"
+    for item in result.reconciled:
+        click.echo(reconciled_line(item))
     if not result.executed:
         for c in plan.candidates:
             click.echo(f"would {verb}  {c.table}  {c.age_hours:.1f} h  {_size(c.rows, c.bytes)}  batch {c.batch_id}")

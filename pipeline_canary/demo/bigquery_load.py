@@ -74,9 +74,8 @@ def load_demo(
     a load into the local server to seconds; a mapping gives it per ``"dataset.table"``, with
     ``"*"`` for the rest. ``datasets`` limits which DuckDB schemas are copied.
     """
-    import duckdb
-
     from pipeline_canary.demo.seeding import iter_tables
+    from pipeline_canary.warehouse.duckdb_connect import connect_duckdb
 
     client = getattr(client_or_warehouse, "client", client_or_warehouse)
     wanted = set(datasets) if datasets is not None else None
@@ -89,7 +88,7 @@ def load_demo(
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
     listed.sort(key=lambda t: ((t[0], t[1]) not in PIPELINE_TABLES, _utc(t[2]) or far, t[0], t[1]))
     report = LoadReport(project=project)
-    with duckdb.connect(str(duckdb_path), read_only=True) as conn:
+    with connect_duckdb(duckdb_path, read_only=True) as conn:
         conn.execute("SET TimeZone = 'UTC'")
         schemas = _schemas(conn)
         sizes = {

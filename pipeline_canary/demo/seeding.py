@@ -160,13 +160,13 @@ def _build(
     timezone: str,
     progress: Progress | None,
 ) -> DemoInfo:
-    import duckdb
+    from pipeline_canary.warehouse.duckdb_connect import connect_duckdb
 
     def report(stage: str, done: int, total: int) -> None:
         if progress is not None:
             progress(stage, done, total)
 
-    conn = duckdb.connect()
+    conn = connect_duckdb()
     try:
         conn.execute("SET enable_progress_bar = false")  # stdout belongs to the CLI (--json)
         conn.execute("SET TimeZone = 'UTC'")
@@ -236,9 +236,9 @@ def _build(
 
 def iter_tables(path: str | Path) -> Iterator[tuple[str, str, dt.datetime | None]]:
     """Yield (dataset, table, created_at) for every table in a demo warehouse (read-only)."""
-    import duckdb
+    from pipeline_canary.warehouse.duckdb_connect import connect_duckdb
 
-    with duckdb.connect(str(path), read_only=True) as conn:
+    with connect_duckdb(path, read_only=True) as conn:
         conn.execute("SET TimeZone = 'UTC'")
         result = conn.execute(
             "SELECT t.schema_name, t.table_name, m.created_at FROM duckdb_tables() t "

@@ -17,6 +17,7 @@ from pipeline_canary.errors import NoCreationTimesError, WarehouseError
 from pipeline_canary.staging.plan import Candidate
 from pipeline_canary.staging.sweep import GONE, RECREATED
 from pipeline_canary.warehouse.duckdb import DuckDBWarehouse
+from pipeline_canary.warehouse.duckdb_connect import connect_duckdb
 from pipeline_canary.warehouse.duckdb_created import DEFAULT_TABLE, quoted
 
 
@@ -31,7 +32,7 @@ class DuckDBTarget:
         self.warehouse = warehouse
         warehouse.close()  # DuckDB refuses a read-write and a read-only connection to one file at once
         try:
-            self.conn: Any = duckdb.connect(str(warehouse.path), read_only=False)
+            self.conn: Any = connect_duckdb(warehouse.path, read_only=False)
             self.tables: set[tuple[str, str]] = {
                 (schema, name)
                 for schema, name in self.conn.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
@@ -54,14 +55,18 @@ class DuckDBTarget:
                 f"cannot open DuckDB {warehouse.path} for writing: {exc}. Is another process using it?"
             ) from exc
 
-    def apply(self, candidate: Candidate) -> str | None:
-        import duckdb
-
+    def recheck(self, candidate: Candidate) -> str | None:
         key = (candidate.table.dataset, candidate.table.name)
         if key not in self.tables:
             return GONE
         if self.created.get(key) != candidate.created:
             return RECREATED
+        return None
+
+    def act(self, candidate: Candidate) -> str | None:
+        import duckdb
+
+        key = (candidate.table.dataset, candidate.table.name)
         try:
             self.conn.execute("BEGIN TRANSACTION")
             try:

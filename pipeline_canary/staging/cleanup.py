@@ -74,23 +74,37 @@ def run_cleanup(
     on_outcome: Iterable[Callable[[TableOutcome], None]] = (),
     actor: str | None = None,
 ) -> tuple[SweepResult, str]:
-    """Sweep ``plan`` recording each action in the state store; returns the result and the actor."""
+    """Sweep ``plan`` recording each action in the state store; returns the result and the actor.
+
+    With ``execute`` the caller holds the lock (``staging._state.cleanup_state`` or the run's) and
+    ``config`` is that session's: half-done entries of earlier sweeps are reconciled first, and each
+    entry is written before its table is touched (uploaded first with a shared state).
+    """
     from pipeline_canary.staging.audit import AuditLog
+    from pipeline_canary.staging.reconcile import reconcile
     from pipeline_canary.state import open_state
+    from pipeline_canary.state.sync import save_now
 
     sweep_id = new_sweep_id()
-    audit = AuditLog(open_state(config), sweep_id=sweep_id, backend=warehouse.name, actor=actor)
+    state = open_state(config)
+    audit = AuditLog(state, sweep_id=sweep_id, backend=warehouse.name, actor=actor, durable=lambda: save_now(config))
+    reconciled = []
     if execute:
         audit.check()  # an unwritable state store stops the sweep before the first drop, not after
+        reconciled = reconcile(state, warehouse, actor=audit.actor)
+        for item in reconciled:
+            log.warning("%s", item.line())
     result = sweep(
         warehouse,
         plan,
         execute=execute,
         mode=mode,
         expire_in=expire_in,
-        on_outcome=[audit.record, *on_outcome],
+        on_outcome=on_outcome,
         sweep_id=sweep_id,
+        journal=audit,
     )
+    result.reconciled = [item.to_dict() for item in reconciled]
     return result, audit.actor
 
 

@@ -22,6 +22,7 @@ from pipeline_canary.dependencies import from_duckdb
 from pipeline_canary.errors import CanaryError, NoCreationTimesError, TableNotFoundError, WarehouseError
 from pipeline_canary.schema.model import Field
 from pipeline_canary.warehouse.base import QueryResult, TableInfo, TableRef, Warehouse
+from pipeline_canary.warehouse.duckdb_connect import connect_duckdb
 from pipeline_canary.warehouse.duckdb_created import DEFAULT_TABLE, FIX, CreatedSource, CreatedTimes, quoted
 from pipeline_canary.warehouse.duckdb_types import duckdb_to_field
 from pipeline_canary.warehouse.sql import translate
@@ -54,7 +55,7 @@ class DuckDBWarehouse(Warehouse):
                     "or point [warehouse] path at your file"
                 )
             try:
-                self._conn = duckdb.connect(str(self.path), read_only=self.read_only)
+                self._conn = connect_duckdb(self.path, read_only=self.read_only)
                 self._conn.execute("SET enable_progress_bar = false")  # stdout belongs to the CLI
             except duckdb.Error as exc:
                 raise self._error(exc, f"cannot open DuckDB warehouse {self.path}: {exc}") from exc
@@ -174,7 +175,7 @@ class DuckDBWarehouse(Warehouse):
             if self.read_only:
                 self._close_all()
             try:
-                with duckdb.connect(str(self.path), read_only=False) as rw:
+                with connect_duckdb(self.path, read_only=False) as rw:
                     rw.execute(f'DROP TABLE "{table.dataset}"."{table.name}"')
                     if self.created_source.is_default_table and _exists(rw, DEFAULT_TABLE):
                         rw.execute(

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline_canary.cli import main
 from pipeline_canary.config import CanaryConfig, GXConfig, PipelineConfig, StateConfig
-from pipeline_canary.staging.audit import audit_rows
+from pipeline_canary.staging.audit import AuditLog, audit_rows
 from pipeline_canary.staging.cleanup import run_cleanup
 from pipeline_canary.staging.plan import CREATED_AFTER_LISTING, Plan, build_plan
 from pipeline_canary.state.sqlite import SQLiteState
@@ -249,3 +249,22 @@ def test_list_shows_sizes_from_bigquery(
     rows = {r["table"]: r for r in json.loads(capsys.readouterr().out) if r["cleanup"] == "eligible"}
     assert rows[orphan]["rows"] == 2
     assert all(isinstance(r["rows"], int) and isinstance(r["bytes"], int) for r in rows.values())
+
+
+def test_half_done_entries_are_reconciled_against_bigquery(
+    bq_warehouse: BigQueryWarehouse, config: CanaryConfig, dataset: str, tables: dict[str, set[str]]
+) -> None:
+    """Entries a killed sweep left "dropping" (one table dropped, one not): the next sweep settles both."""
+    plan = plan_later(bq_warehouse, config)
+    killed = AuditLog(SQLiteState(config.state.path), sweep_id="killed", backend="bigquery", actor="ops@test")
+    first, second = sorted(plan.candidates, key=lambda c: c.table.name)[:2]
+    killed.begin(first, "dropping")
+    bq_warehouse.drop(first.table)  # the drop happened; the process died before confirming it
+    killed.begin(second, "dropping")  # died before the drop
+    result, _ = run_cleanup(config, bq_warehouse, plan_later(bq_warehouse, config), execute=True, actor="ops@test")
+    settled = {r["table"]: r["status"] for r in result.reconciled}
+    assert settled == {first.table.name: "dropped (reconciled)", second.table.name: "not dropped (reconciled)"}
+    rows = audit_rows(SQLiteState(config.state.path))
+    assert not [r for r in rows if r.pending]
+    assert {r.table_name for r in rows if r.action == "dropped"} == tables["orphans"]  # the rerun dropped the rest
+    assert names(bq_warehouse, dataset) == tables["keep"]

@@ -66,9 +66,9 @@ def test_a_chat_write_only_bot_is_told_that_ambiguous_sends_cannot_be_verified(
     code, out = doctor(capsys, config())
     assert code == 0, out
     assert "warn slack scopes: chat:write granted; without channels:history, channels:read ambiguous sends " in out
-    assert "cannot be verified" in out and "note: add channels:history, channels:read" in out
+    assert "cannot be verified" in out and "fix: add channels:history, channels:read" in out
     assert "warn slack channel #canary-alerts: cannot check #canary-alerts without the scope channels:read" in out
-    assert "all checks passed (2 warning(s) above)" in out
+    assert "all checks passed (2 warnings)" in out
 
 
 def test_a_token_without_chat_write_fails(
@@ -121,5 +121,5 @@ def test_webhook_mode_says_it_cannot_be_tested_without_posting(
     code, out = doctor(capsys, config())
     assert code == 0, out
     assert "warn slack webhook: CANARY_SLACK_WEBHOOK_URL is a well-formed incoming webhook URL for 127.0.0.1" in out
-    assert "cannot be tested without posting a message" in out and "note: run `canary alerts test`" in out
+    assert "cannot be tested without posting a message" in out and "fix: run `canary alerts test`" in out
     assert slack.calls == [] and "localWEBHOOK" not in out

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from pipeline_canary.demo import (
@@ -23,6 +22,7 @@ from pipeline_canary.demo import (
 )
 from pipeline_canary.demo.contract import CONTRACT_JSON, load_contract
 from pipeline_canary.demo.schemas import OPTIONAL_FEATURES, REQUIRED_FEATURES
+from pipeline_canary.warehouse.duckdb_connect import connect_duckdb
 from pipeline_canary.warehouse.duckdb_types import duckdb_to_field
 
 FEB = dt.datetime(2026, 2, 8, 18, 0, tzinfo=dt.UTC)
@@ -33,7 +33,7 @@ MODELS = 8
 class Demo:
     def __init__(self, info: DemoInfo) -> None:
         self.info = info
-        self.conn = duckdb.connect(str(info.path), read_only=True)
+        self.conn = connect_duckdb(info.path, read_only=True)  # the package's config: both may be open at once
         self.conn.execute("SET TimeZone = 'UTC'")
 
     def one(self, sql: str, params: list[Any] | None = None) -> Any:

@@ -5,30 +5,28 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from zoneinfo import ZoneInfo
-
-import duckdb
 
 from pipeline_canary.demo import demo_clock, seed
-from tests.conftest import AS_OF
-
-NY = ZoneInfo("America/New_York")
+from tests.conftest import AS_OF, GameDay
 
 
-def _runs(path: Path, day: dt.date) -> dict[tuple[str, bool], tuple[dt.time, dt.time, int]]:
-    with duckdb.connect(str(path), read_only=True) as conn:
-        conn.execute("SET TimeZone = 'America/New_York'")
-        rows = conn.execute(
-            "SELECT prediction_run_mode, is_active, min(created_at), max(created_at), count(*) "
-            "FROM nba_predictions.player_prop_predictions WHERE game_date = ? GROUP BY ALL",
-            [day],
-        ).fetchall()
-    return {(r[0], r[1]): (r[2].astimezone(NY).time(), r[3].astimezone(NY).time(), r[4]) for r in rows}
+def _runs(game_day: GameDay, path: Path, day: dt.date) -> dict[tuple[str, bool], tuple[dt.time, dt.time, int]]:
+    """(run mode, active) -> local times of the first and last row written, and how many."""
+    rows = game_day.rows(
+        path,
+        "SELECT prediction_run_mode, is_active, min(created_at), max(created_at), count(*) "
+        "FROM nba_predictions.player_prop_predictions WHERE game_date = ? GROUP BY ALL",
+        day,
+    )
+    local = game_day.zone
+    return {(r[0], r[1]): (r[2].astimezone(local).time(), r[3].astimezone(local).time(), r[4]) for r in rows}
 
 
-def test_predictions_are_written_at_the_coordinators_run_times(seeded: Callable[[str], Path]) -> None:
+def test_predictions_are_written_at_the_coordinators_run_times(
+    game_day: GameDay, seeded: Callable[[str], Path]
+) -> None:
     for day in (AS_OF, AS_OF - dt.timedelta(days=1)):
-        runs = _runs(seeded("healthy"), day)
+        runs = _runs(game_day, seeded("healthy"), day)
         assert set(runs) == {("FIRST", True), ("FIRST", False), ("FINAL_RETRY", True), ("LAST_CALL", True)}
         assert runs[("FIRST", True)][:2] == (dt.time(8, 0), dt.time(8, 21))  # 8 models, 3 minutes apart
         assert runs[("FIRST", False)][:2] == (dt.time(8, 0), dt.time(8, 21))  # replaced by a later run
@@ -38,21 +36,20 @@ def test_predictions_are_written_at_the_coordinators_run_times(seeded: Callable[
         assert rewritten == runs[("FIRST", False)][2]
 
 
-def test_nothing_is_written_after_the_seeds_now(tmp_path: Path) -> None:
-    now = dt.datetime.combine(AS_OF, dt.time(14, 0), NY).astimezone(dt.UTC)  # after 1 PM, before 4 PM
+def test_nothing_is_written_after_the_seeds_now(game_day: GameDay, tmp_path: Path) -> None:
+    now = game_day.at(14)  # after 1 PM, before 4 PM
     path = tmp_path / "w.duckdb"
     seed(path, scenario="healthy", now=now)
-    runs = _runs(path, AS_OF)
+    runs = _runs(game_day, path, AS_OF)
     assert ("LAST_CALL", True) not in runs
     # a key the 4 PM run will rewrite still has its 8 AM row active
     assert runs[("FIRST", False)][2] == runs[("FINAL_RETRY", True)][2]
-    with duckdb.connect(str(path), read_only=True) as conn:
-        tips = conn.execute(
-            "SELECT min(game_date_est), count(game_date_est), count(*) FROM nba_reference.nba_schedule "
-            "WHERE game_date = ?",
-            [AS_OF],
-        ).fetchone()
-    assert tips[0] == dt.datetime.combine(AS_OF, dt.time(19, 0), NY) and tips[1] == tips[2] == 10
+    ((first_tip, with_tip, games),) = game_day.rows(
+        path,
+        "SELECT min(game_date_est), count(game_date_est), count(*) FROM nba_reference.nba_schedule WHERE game_date = ?",
+        AS_OF,
+    )
+    assert first_tip == game_day.at(19) and with_tip == games == 10
 
 
 def test_the_demo_is_set_in_the_evening_of_its_game_day() -> None:

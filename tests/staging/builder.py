@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
-import duckdb
+from pipeline_canary.warehouse.duckdb_connect import connect_duckdb
 
 NOW = dt.datetime(2026, 2, 8, 23, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
@@ -44,7 +44,7 @@ def build_warehouse(path: Path, tables: list[tuple[str, str, dt.datetime | None]
 
     ``meta=False``: no ``_canary_meta`` at all, as in a warehouse the demo did not build.
     """
-    with duckdb.connect(str(path)) as conn:
+    with connect_duckdb(path) as conn:
         if meta:
             conn.execute("CREATE SCHEMA IF NOT EXISTS _canary_meta")
             conn.execute(
@@ -71,7 +71,7 @@ def default_tables() -> list[tuple[str, str, dt.datetime | None]]:
 
 def snapshot(path: Path) -> dict[str, object]:
     """Every table with its row count, the meta rows, and the file's digest."""
-    with duckdb.connect(str(path), read_only=True) as conn:
+    with connect_duckdb(path, read_only=True) as conn:
         names = conn.execute("SELECT schema_name, table_name FROM duckdb_tables() ORDER BY 1, 2").fetchall()
         counts = {
             (s, t): conn.execute(f"SELECT count(*) FROM {_q(s)}.{_q(t)}").fetchone()[0]  # type: ignore[index]

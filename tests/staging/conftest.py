@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import duckdb
 import pytest
 
+from pipeline_canary.warehouse.duckdb_connect import connect_duckdb
 from tests.staging.builder import build_warehouse, default_tables
 
 
@@ -19,7 +19,7 @@ def small_warehouse(tmp_path: Path) -> Path:
 @pytest.fixture
 def table_names() -> Callable[[Path], set[tuple[str, str]]]:
     def names(path: Path) -> set[tuple[str, str]]:
-        with duckdb.connect(str(path), read_only=True) as conn:
+        with connect_duckdb(path, read_only=True) as conn:
             return {(s, t) for s, t in conn.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
 
     return names

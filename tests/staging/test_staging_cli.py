@@ -187,11 +187,15 @@ def test_a_failed_drop_exits_1_and_the_sweep_continues(
         def __init__(self, inner: Any) -> None:
             self.inner = inner
 
-        def apply(self, candidate: Any) -> str | None:
+        def recheck(self, candidate: Any) -> str | None:
+            result: str | None = self.inner.recheck(candidate)
+            return result
+
+        def act(self, candidate: Any) -> str | None:
             if not victim:
                 victim.append(candidate.table.name)
                 raise PermissionDeniedError("missing bigquery.tables.delete")
-            result: str | None = self.inner.apply(candidate)
+            result: str | None = self.inner.act(candidate)
             return result
 
         def close(self) -> None:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from pipeline_canary.errors import ConfigError, WarehouseError
@@ -17,6 +16,7 @@ from pipeline_canary.staging.sweep import GONE, RECREATED, GenericTarget, sweep
 from pipeline_canary.state.sqlite import SQLiteState
 from pipeline_canary.warehouse.base import TableInfo
 from pipeline_canary.warehouse.duckdb import DuckDBWarehouse
+from pipeline_canary.warehouse.duckdb_connect import connect_duckdb
 from pipeline_canary.warehouse.duckdb_created import CreatedSource
 from tests.staging.builder import DAY, NOW, ORPHANS, SURVIVORS, build_warehouse, default_tables, snapshot
 
@@ -49,7 +49,7 @@ def test_execute_drops_exactly_the_orphans(small_warehouse: Path, table_names: N
     state = SQLiteState(tmp_path / "state.sqlite")
     audit = AuditLog(state, sweep_id="s1", backend="duckdb", actor="ops@test")
     wh = DuckDBWarehouse(small_warehouse)
-    result = sweep(wh, plan_for(wh), execute=True, on_outcome=[audit.record])
+    result = sweep(wh, plan_for(wh), execute=True, journal=audit)
     assert result.summary() == {"found": 10, "planned": 5, "dropped": 5, "expired": 0, "skipped": 5, "failed": 0}
     assert before - table_names(small_warehouse) == {("nba_predictions", n) for n in ORPHANS}
     assert set(SURVIVORS) <= table_names(small_warehouse)
@@ -80,7 +80,7 @@ def test_table_created_after_listing_started_survives(small_warehouse: Path, tab
 
 
 def _touch_created(path: Path, name: str, created: dt.datetime | None) -> None:
-    with duckdb.connect(str(path)) as conn:
+    with connect_duckdb(path) as conn:
         if created is None:
             conn.execute(f'DROP TABLE nba_predictions."{name}"')
         else:
@@ -112,10 +112,13 @@ class FlakyTarget:
         self.inner = GenericTarget(wh, "drop", None)
         self.bad, self.error = bad, error
 
-    def apply(self, candidate: Candidate) -> str | None:
+    def recheck(self, candidate: Candidate) -> str | None:
+        return self.inner.recheck(candidate)
+
+    def act(self, candidate: Candidate) -> str | None:
         if candidate.table.name == self.bad:
             raise self.error
-        return self.inner.apply(candidate)
+        return self.inner.act(candidate)
 
     def close(self) -> None:
         pass
@@ -128,12 +131,14 @@ def test_one_failure_is_reported_and_the_sweep_continues(
     state = SQLiteState(tmp_path / "state.sqlite")
     audit = AuditLog(state, sweep_id="s2", backend="duckdb", actor="ops@test")
     wh = DuckDBWarehouse(small_warehouse)
-    result = sweep(wh, plan_for(wh), execute=True, target=FlakyTarget(wh, ORPHANS[2], error), on_outcome=[audit.record])
+    result = sweep(wh, plan_for(wh), execute=True, target=FlakyTarget(wh, ORPHANS[2], error), journal=audit)
     assert (result.dropped, result.failed) == (4, 1)
     failed = [o for o in result.outcomes if o.action == "failed"]
     assert failed[0].table.name == ORPHANS[2] and str(error) in (failed[0].detail or "")
     assert ("nba_predictions", ORPHANS[2]) in table_names(small_warehouse)
-    assert [r.action for r in audit_rows(state) if r.table_name == ORPHANS[2]] == ["failed"]
+    # its entry, written as "dropping" before the attempt, now says failed and why
+    (entry,) = [r for r in audit_rows(state) if r.table_name == ORPHANS[2]]
+    assert (entry.status, entry.action) == ("failed", "failed") and str(error) in (entry.detail or "")
 
 
 def test_expire_is_refused_on_duckdb_even_in_a_dry_run(small_warehouse: Path) -> None:
@@ -161,7 +166,7 @@ def test_expire_mode_sets_expirations_and_drops_nothing(small_warehouse: Path, t
     audit = AuditLog(state, sweep_id="s3", backend="bigquery", actor="ops@test")
     clock = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
     before = snapshot(small_warehouse)
-    result = sweep(wh, plan_for(wh), mode="expire", execute=True, clock=lambda: clock, on_outcome=[audit.record])
+    result = sweep(wh, plan_for(wh), mode="expire", execute=True, clock=lambda: clock, journal=audit)
     wh.close()
     assert result.expired == 5 and result.dropped == 0
     assert set(wh.expirations) == set(ORPHANS) and set(wh.expirations.values()) == {clock + DAY}
@@ -207,7 +212,7 @@ def test_without_a_creation_time_source_nothing_is_dropped(tmp_path: Path, table
 
 
 def test_a_table_of_unknown_age_among_known_orphans_is_kept(small_warehouse: Path, table_names: Names) -> None:
-    with duckdb.connect(str(small_warehouse)) as conn:
+    with connect_duckdb(small_warehouse) as conn:
         conn.execute("DELETE FROM _canary_meta.table_created WHERE table_name = ?", [ORPHANS[0]])
     wh = DuckDBWarehouse(small_warehouse)
     result = sweep(wh, plan_for(wh), execute=True)
@@ -221,7 +226,7 @@ def test_a_configured_source_drives_the_sweep_and_is_left_as_it_was(
 ) -> None:
     tables = default_tables()
     path = build_warehouse(tmp_path / "own-log.duckdb", tables, meta=False)
-    with duckdb.connect(str(path)) as conn:
+    with connect_duckdb(path) as conn:
         conn.execute("CREATE SCHEMA ops")
         conn.execute("CREATE TABLE ops.created (dataset VARCHAR, table_name VARCHAR, created_at TIMESTAMPTZ)")
         conn.executemany("INSERT INTO ops.created VALUES (?, ?, ?)", [list(t) for t in tables])
@@ -233,6 +238,27 @@ def test_a_configured_source_drives_the_sweep_and_is_left_as_it_was(
     wh.close()
     assert result.dropped == 5 and result.failed == 0, result.outcomes
     assert before - table_names(path) == {("nba_predictions", n) for n in ORPHANS}
-    with duckdb.connect(str(path), read_only=True) as conn:
+    with connect_duckdb(path, read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM ops.created").fetchone() == log_before  # the user's, untouched
     assert not any(schema == "_canary_meta" for schema, _ in table_names(path))
+
+
+def test_an_audit_written_before_entries_had_a_status_is_migrated(small_warehouse: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as old:  # the table as the first release created it, with one row
+        old.executescript(
+            "CREATE TABLE staging_cleanup (id INTEGER PRIMARY KEY AUTOINCREMENT, sweep_id TEXT NOT NULL, "
+            "at TEXT NOT NULL, actor TEXT NOT NULL, backend TEXT NOT NULL, dataset TEXT NOT NULL, "
+            "table_name TEXT NOT NULL, created TEXT, age_hours REAL, action TEXT NOT NULL "
+            "CHECK (action IN ('dropped', 'expired', 'failed')), detail TEXT);"
+            "INSERT INTO staging_cleanup (sweep_id, at, actor, backend, dataset, table_name, action) "
+            "VALUES ('s0', '2026-01-01T00:00:00+00:00', 'ops@old', 'duckdb', 'nba_predictions', 'gone', 'dropped');"
+        )
+    state = SQLiteState(path)
+    wh = DuckDBWarehouse(small_warehouse)
+    sweep(wh, plan_for(wh), execute=True, journal=AuditLog(state, sweep_id="s1", backend="duckdb", actor="ops@test"))
+    rows = audit_rows(state)
+    assert (rows[0].table_name, rows[0].status, rows[0].action) == ("gone", "dropped", "dropped")
+    assert [r.status for r in rows[1:]] == ["dropped"] * 5 and {r.sweep_id for r in rows[1:]} == {"s1"}
