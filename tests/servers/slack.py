@@ -12,7 +12,7 @@ and webhook calls, not ``chat.update``) until it is turned off.
 Like Slack it lists the token's scopes in the ``x-oauth-scopes`` header of every Web API answer
 (``scopes``), and answers ``missing_scope`` to a read method whose scope the token lacks; a read
 method can also be refused outright (``deny_reads``, e.g. ``not_in_channel``) or fail (``fail_reads``).
-A token other than ``token`` gets ``invalid_auth``, a webhook path other than ``WEBHOOK_PATH``
+A token other than ``token`` gets ``invalid_auth``, a webhook path other than ``webhook_path``
 ``404 no_service``; ``refuse`` makes every call answer an error (a revoked token or webhook: e.g.
 ``invalid_auth``, or ``401`` for webhooks) until it is turned off. ``conversations.info`` says
 whether the bot is a member of a channel (``members``).
@@ -72,8 +72,9 @@ class SlackServer:
         token: str = TOKEN,
         channels: tuple[str, ...] = ("canary-alerts", "critical-alerts"),
         scopes: tuple[str, ...] | None = ALL_SCOPES,
+        webhook_path: str = WEBHOOK_PATH,
     ) -> None:
-        self.token = token
+        self.token, self.webhook_path = token, webhook_path
         self.scopes = scopes  # None: no x-oauth-scopes header and no scope checks
         self.read_error: str | None = None  # every read method answers this error (deny_reads)
         self.read_faults: list[str] = []  # '500' per read call (fail_reads)
@@ -104,7 +105,7 @@ class SlackServer:
 
     @property
     def webhook_url(self) -> str:
-        return self.url + WEBHOOK_PATH
+        return self.url + self.webhook_path
 
     def start(self) -> SlackServer:
         self._thread.start()
@@ -345,7 +346,7 @@ def _handler(server: SlackServer) -> type[BaseHTTPRequestHandler]:
             headers = {k.lower(): v for k, v in self.headers.items()}
             if parts.path.startswith("/api/"):
                 method = parts.path.removeprefix("/api/")
-            elif parts.path == WEBHOOK_PATH:
+            elif parts.path == server.webhook_path:
                 method = "webhook"
             elif parts.path.startswith("/services/"):
                 method = "unknown_webhook"
