@@ -77,7 +77,7 @@ def _size(rows: int | None, size: int | None) -> str:
 
 @click.group(
     "staging",
-    epilog="\b\nExamples:\n  canary staging list\n  canary staging cleanup --older-than 24h\n"
+    epilog="\b\nExamples:\n  canary staging list\n  canary staging cleanup --older-than 24h\n  canary staging audit\n"
     "\b\nAutomatic cleanup after each run of the orphaned_staging_tables checkpoint (off by default):\n"
     "  [checkpoints.orphaned_staging_tables]\n  auto_cleanup = true   # drops, with these same guards",
 )

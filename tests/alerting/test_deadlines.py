@@ -9,13 +9,12 @@ incidents, the outbox and the local Slack), as ``canary serve`` would run them.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pipeline_canary.alerting import list_incidents
-from pipeline_canary.config import CanaryConfig, load_config
+from pipeline_canary.config import CanaryConfig
 from pipeline_canary.results import Outcome, RunResult
 from pipeline_canary.session import execute
 from pipeline_canary.state import open_state
@@ -29,15 +28,11 @@ MIDNIGHT = dt.datetime.combine(AS_OF, dt.time(0, 0), NY).astimezone(dt.UTC)
 DEADLINE = dt.datetime.combine(AS_OF, dt.time(10, 0), NY).astimezone(dt.UTC)  # 15:00 UTC in February
 
 
-def _config(tmp_path: Path, warehouse: Path, checkpoint: str = "") -> CanaryConfig:
-    path = tmp_path / "canary.toml"
-    path.write_text(
-        f'[warehouse]\npath = "{warehouse}"\n[gx]\nproject_dir = "{tmp_path / "gx"}"\nbuild_docs = false\n'
-        f'[state]\npath = "{tmp_path / "state.sqlite"}"\n{FAST}\n'
-        f"[checkpoints.prediction_gap]\n{checkpoint}\n",
-        encoding="utf-8",
-    )
-    return load_config(path, env={})
+def _config(
+    make_config: Callable[..., CanaryConfig], warehouse: Path, checkpoint: str = "", **kw: bool
+) -> CanaryConfig:
+    """A config on ``warehouse`` (``copy=True``: a private copy) with fast alerting and ``checkpoint`` settings."""
+    return make_config(warehouse, extra=f"{FAST}\n[checkpoints.prediction_gap]\n{checkpoint}\n", **kw)
 
 
 def _day(config: CanaryConfig, runs: int = 48) -> list[RunResult]:
@@ -48,21 +43,15 @@ def _day(config: CanaryConfig, runs: int = 48) -> list[RunResult]:
     ]
 
 
-def _warehouse(seeded: Callable[[str], Path], scenario: str, tmp_path: Path) -> Path:
-    target = tmp_path / f"{scenario}.duckdb"
-    shutil.copy(seeded(scenario), target)
-    return target
-
-
 def _incident_rows(config: CanaryConfig) -> list[tuple[str, str, str]]:
     rows = open_state(config).read().execute("SELECT checkpoint, check_name, status FROM alert_incidents").fetchall()
     return [(r[0], r[1], r[2]) for r in rows]
 
 
 def test_a_healthy_game_day_on_a_30_minute_schedule_opens_no_incident(
-    slack: SlackServer, seeded: Callable[[str], Path], tmp_path: Path
+    slack: SlackServer, seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
 ) -> None:
-    config = _config(tmp_path, _warehouse(seeded, "healthy", tmp_path))
+    config = _config(make_config, seeded("healthy"), copy=True)
     results = _day(config)
 
     assert all(r.live and r.as_of == AS_OF for r in results)
@@ -91,9 +80,9 @@ def test_a_healthy_game_day_on_a_30_minute_schedule_opens_no_incident(
 
 
 def test_a_game_day_without_predictions_opens_one_incident_at_the_deadline(
-    slack: SlackServer, seeded: Callable[[str], Path], tmp_path: Path
+    slack: SlackServer, seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
 ) -> None:
-    config = _config(tmp_path, _warehouse(seeded, "prediction-gap", tmp_path))
+    config = _config(make_config, seeded("prediction-gap"), copy=True)
     results = _day(config)
 
     outcomes = {r.now: r.get("prediction_gap") for r in results}
@@ -114,13 +103,13 @@ def test_a_game_day_without_predictions_opens_one_incident_at_the_deadline(
 
 
 def test_a_pending_run_leaves_an_open_incident_as_it_is(
-    slack: SlackServer, seeded: Callable[[str], Path], tmp_path: Path
+    slack: SlackServer, seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
 ) -> None:
-    warehouse = _warehouse(seeded, "prediction-gap", tmp_path)
-    config = _config(tmp_path, warehouse)
+    config = _config(make_config, seeded("prediction-gap"), copy=True)
+    warehouse = config.warehouse.path
     opened = execute(config, ["prediction_gap"], now=DEADLINE + dt.timedelta(minutes=30), lock_timeout_s=5)
     assert opened.get("prediction_gap").outcome is Outcome.FAILED
-    state = tmp_path / "state.sqlite"
+    state = config.state.path
 
     def incidents() -> list[tuple[object, ...]]:
         import sqlite3
@@ -131,7 +120,7 @@ def test_a_pending_run_leaves_an_open_incident_as_it_is(
     before, calls = incidents(), len(slack.calls)
     assert [row[3] for row in before] == ["open"]
     # the deadline moves to the evening (a config change): the next run is pending again
-    later = _config(tmp_path, warehouse, checkpoint='due_by = "18:00"\nlead_hours = 0')
+    later = _config(make_config, warehouse, checkpoint='due_by = "18:00"\nlead_hours = 0')
     pending = execute(later, ["prediction_gap"], now=DEADLINE + dt.timedelta(hours=1), lock_timeout_s=5)
     cp = pending.get("prediction_gap")
     assert cp.pending and cp.message.startswith("pending: predictions due by 18:00 America/New_York (23:00 UTC)")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_canary.config import CanaryConfig, load_config
+from pipeline_canary.config import CanaryConfig
 from pipeline_canary.results import CheckpointResult, CheckResult, Outcome, RunResult, Threshold
 
 # Healthy metrics for each checkpoint, and what a failure of each looks like.
@@ -77,17 +77,13 @@ def run_result(
 
 
 @pytest.fixture
-def report_config(tmp_path: Path) -> Callable[..., CanaryConfig]:
-    """``report_config(extra="")`` -> a config whose state store and GX folder live in tmp_path."""
+def report_config(tmp_path: Path, make_config: Callable[..., CanaryConfig]) -> Callable[..., CanaryConfig]:
+    """``report_config(extra="")`` -> a config whose state store and GX folder live in tmp_path (no warehouse).
+
+    ``extra`` continues the ``[state]`` section (e.g. ``retention_days = 10``) or adds sections.
+    """
 
     def make(extra: str = "") -> CanaryConfig:
-        path = tmp_path / "canary.toml"
-        path.write_text(
-            f'[warehouse]\npath = "{tmp_path / "wh.duckdb"}"\n'
-            f'[gx]\nproject_dir = "{tmp_path / "gx"}"\n'
-            f'[state]\npath = "{tmp_path / "state.sqlite"}"\n{extra}',
-            encoding="utf-8",
-        )
-        return load_config(path, env={})
+        return make_config(tmp_path / "wh.duckdb", extra=extra)
 
     return make

@@ -67,7 +67,7 @@ def test_docs_serve_builds_from_the_shared_state(shared: CanaryConfig, gcs: GCSS
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(gcs),
     )  # fmt: skip
     try:
-        assert proc.stdout is not None
+        assert proc.stdout is not None and proc.stderr is not None
         line = proc.stdout.readline()
         assert line.startswith("Serving ") and " at http://127.0.0.1:" in line, line + proc.stderr.read()
         url = line.split(" at ")[1].split()[0]

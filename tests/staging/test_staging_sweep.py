@@ -262,3 +262,36 @@ def test_an_audit_written_before_entries_had_a_status_is_migrated(small_warehous
     rows = audit_rows(state)
     assert (rows[0].table_name, rows[0].status, rows[0].action) == ("gone", "dropped", "dropped")
     assert [r.status for r in rows[1:]] == ["dropped"] * 5 and {r.sweep_id for r in rows[1:]} == {"s1"}
+
+
+def test_reconcile_reads_each_half_done_entry_from_the_warehouse(small_warehouse: Path, tmp_path: Path) -> None:
+    """Gone: dropped. There as the sweep saw it: not dropped. Its name re-used by a newer table: dropped."""
+    from pipeline_canary.staging.reconcile import reconcile
+
+    state = SQLiteState(tmp_path / "state.sqlite")
+    wh = DuckDBWarehouse(small_warehouse)
+    candidates = {c.table.name: c for c in plan_for(wh).candidates}
+    killed = AuditLog(state, sweep_id="killed", backend="duckdb", actor="ops@test")
+    for name in ORPHANS[:3]:
+        killed.begin(candidates[name], "dropping")
+    wh.close()
+    _touch_created(small_warehouse, ORPHANS[0], None)  # dropped before the kill
+    _touch_created(small_warehouse, ORPHANS[2], NOW - dt.timedelta(hours=1))  # dropped, then re-created by a batch
+    settled = {r.entry.table_name: r for r in reconcile(state, wh, actor="ops@later")}
+    wh.close()
+    assert {n: r.status for n, r in settled.items()} == {
+        ORPHANS[0]: "dropped (reconciled)",
+        ORPHANS[1]: "not dropped (reconciled)",
+        ORPHANS[2]: "dropped (reconciled)",
+    }
+    assert "no longer exists" in settled[ORPHANS[0]].detail and "still exists" in settled[ORPHANS[1]].detail
+    assert "one of that name was created" in settled[ORPHANS[2]].detail
+    rows = {r.table_name: r for r in audit_rows(state)}
+    assert {n: (r.status, r.action) for n, r in rows.items()} == {
+        ORPHANS[0]: ("dropped (reconciled)", "dropped"),
+        ORPHANS[1]: ("not dropped (reconciled)", "failed"),
+        ORPHANS[2]: ("dropped (reconciled)", "dropped"),
+    }
+    assert all("reconciled" in (r.detail or "") and "by ops@later" in (r.detail or "") for r in rows.values())
+    assert reconcile(state, wh, actor="ops@later") == []  # settled once
+    wh.close()
