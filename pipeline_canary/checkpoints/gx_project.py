@@ -218,13 +218,16 @@ class GXProject:
         return removed, kept
 
     def build_docs(self) -> str | None:
-        """Prune old validation results, render the missing pages and the (capped) index."""
+        """Prune old validation results, render the missing pages and the (capped) index, offline-ready."""
+        from pipeline_canary.reports.offline import localize
+
         ctx = self.context
         _, kept = self._prune_results()
         site = self._site / "validations"
         wanted: list[Any] = list(ctx.expectations_store.list_keys())
         wanted += [k for k in kept if not _page(site, k).exists()]
         urls = ctx.build_data_docs(resource_identifiers=wanted)
+        localize(self._site)  # GX's pages load their CSS, JS and fonts from CDNs: point them at local copies
         url = next(iter(urls.values()), None) if urls else None
         return url.removeprefix("file://") if url else None
 
