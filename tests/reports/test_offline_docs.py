@@ -94,6 +94,8 @@ def _gx_pages(browser: Browser, index: str, allowed: tuple[str, ...], shots: str
     page = next(href for href in rows if href.split("/")[1] == "prediction_gap")
     browser.open(index.rsplit("/", 1)[0] + "/" + page)
     assert browser.errors() == []
+    text = browser.evaluate("document.body.innerText")
+    assert "Data asset: prediction_gap_metrics" in text and "no_prediction_gap" in text  # named as the canary names it
     status = browser.evaluate(VISIBLE + "('i.fas.fa-times.text-danger')")
     assert status is not None and status["width"] > 0 and status["height"] > 0, status
     assert "Font Awesome" in status["font"]
