@@ -48,10 +48,10 @@ def test_committed_gx_project_matches_the_canary_definitions() -> None:
     for canary in registry.all():
         defaults = canary.parse_settings({})
         suite = REPO_GX / "expectations" / f"{canary.name}.json"
-        assert suite.is_file(), f"{suite} missing: run `canary run` in the repository root and commit gx/"
+        refresh = "run `canary demo --config canary.toml` in the repository root and commit gx/"
+        assert suite.is_file(), f"{suite} missing: {refresh}"
         assert stored_expectations(suite) == expected_expectations(canary.name, defaults), (
-            f"{suite} is out of date with pipeline_canary/canaries/{canary.name}.py: "
-            "run `canary run` in the repository root and commit gx/"
+            f"{suite} is out of date with pipeline_canary/canaries/{canary.name}.py: " + refresh
         )
         validation = json.loads((REPO_GX / "validation_definitions" / f"{canary.name}.json").read_text())
         assert validation["suite"]["name"] == canary.name
