@@ -126,7 +126,8 @@ def demo(
     config = sandboxed(config)
     demo_now = dt.datetime.fromisoformat(info["now"])  # the seed's clock: the evening of its game day
     if info.pop("fresh", False):
-        _replay_history(config, history_days, quiet=as_json, now=demo_now)
+        # A demo folder's state starts over with its data; a configuration's own state is kept.
+        _replay_history(config, history_days, quiet=as_json, now=demo_now, fresh_state=config_path is None)
     result = execute(config, now=demo_now)
     dashboard = docs_root(config) / "index.html"  # rendered by the run's reports sink
     if as_json:
@@ -208,18 +209,21 @@ def sandboxed(config: CanaryConfig) -> CanaryConfig:
     )
 
 
-def _replay_history(config: CanaryConfig, days: int, *, quiet: bool, now: dt.datetime | None = None) -> None:
+def _replay_history(
+    config: CanaryConfig, days: int, *, quiet: bool, now: dt.datetime | None = None, fresh_state: bool = True
+) -> None:
     """Run the checkpoints as they would have run twice a day over the past ``days`` (no docs).
 
     A freshly seeded demo has data for every past day but no run history; replaying it gives the
-    dashboard its trends. The demo's own state store starts over, so history matches the new data.
-    Each run is live at its own "now" (its as-of is that moment's game day), so it goes through the
-    same sinks as a live run, incidents included: the dashboard's streaks, the incident list and a
-    later ``canary run`` all continue from one state. ``config`` is :func:`sandboxed`.
+    dashboard its trends. A demo folder's state store starts over (``fresh_state``), so history
+    matches the new data; ``canary demo --config`` keeps the configuration's own. Each run is live
+    at its own "now" (its as-of is that moment's game day), so it goes through the same sinks as a
+    live run, incidents included: the dashboard's streaks, the incident list and a later
+    ``canary run`` all continue from one state. ``config`` is :func:`sandboxed`.
     """
     from pipeline_canary.session import execute
 
-    for stale in (config.state.path, config.state.path.with_suffix(".lock")):
+    for stale in (config.state.path, config.state.path.with_suffix(".lock")) if fresh_state else ():
         stale.unlink(missing_ok=True)
     now = now or dt.datetime.now(dt.UTC)
     moments = [now - dt.timedelta(hours=12 * step) for step in range(2 * days, 0, -1)]

@@ -47,6 +47,7 @@ def test_the_repository_config_and_the_demo_share_nothing(tmp_path: Path) -> Non
         f"config: {root / 'canary.toml'} (warehouse: duckdb {root / '.canary' / 'warehouse.duckdb'}; "
     )
     assert "`canary demo --config FILE` seeds the one a configuration file names" in run.stdout
+    assert (root / ".canary" / "state.sqlite").is_file()  # that run's errored checkpoints are history
     seed = canary("demo", "--config", "canary.toml", "--history-days", "1", "--json", cwd=root)
     assert seed.returncode == 1, seed.stderr
     assert json.loads(seed.stdout)["demo"]["config"] == "canary.toml"  # --json: no config line, a field
