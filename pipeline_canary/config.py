@@ -11,6 +11,7 @@ Secrets (Slack token, webhook URL) are read from the environment only, never fro
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import tomllib
@@ -21,6 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline_canary.alerting.settings import AlertingConfig, MetricsConfig
+from pipeline_canary.config_messages import SettingsError, describe, fix_for, problems
 from pipeline_canary.config_types import Bounded, Section
 from pipeline_canary.errors import ConfigError
 from pipeline_canary.evidence import EvidenceConfig
@@ -212,37 +214,70 @@ def find_config_path(explicit: str | Path | None, env: Mapping[str, str] | None 
     if explicit:
         path = Path(explicit)
         if not path.is_file():
-            raise ConfigError(f"configuration file {path} does not exist")
+            raise ConfigError(
+                f"configuration file {path} does not exist",
+                f"give --config an existing file (`canary demo` writes one: {DEFAULT_DEMO_DIR}/{DEFAULT_CONFIG_NAME})",
+            )
         return path
     if env.get("CANARY_CONFIG"):
         path = Path(env["CANARY_CONFIG"])
         if not path.is_file():
-            raise ConfigError(f"configuration file {path} (from CANARY_CONFIG) does not exist")
+            raise ConfigError(
+                f"configuration file {path} (from CANARY_CONFIG) does not exist",
+                "set CANARY_CONFIG to an existing file, or unset it to use ./canary.toml",
+            )
         return path
     default = Path(DEFAULT_CONFIG_NAME)
     return default if default.is_file() else None
 
 
 def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> CanaryConfig:
-    """Read, merge and validate the configuration; ConfigError names the key and the file."""
+    """Read, merge and validate the configuration; ConfigError names the key and where it was set."""
     env = os.environ if env is None else env
     found = find_config_path(path, env)
     data: dict[str, Any] = {}
-    where = "built-in defaults"
     if found is not None:
-        where = str(found)
         data = _read_toml(found)
+    in_file = copy.deepcopy(data)
     from_env = _apply_env(data, env)
     base = found.resolve().parent if found is not None else Path.cwd()
+    where = str(found) if found is not None else None
     try:
         config = CanaryConfig.model_validate({**data, "source": found})
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, where, from_env)) from None
-    except ConfigError as exc:  # a checkpoint's settings: the message names the dotted key
-        named = [var for key, var in from_env.items() if f"{key}:" in str(exc)]
-        origin = "".join(f" (from environment variable {var})" for var in named)
-        raise type(exc)(f"{where}: {exc}{origin}") from None
+        found_problems = problems(exc, CanaryConfig)
+        raise ConfigError(
+            describe(found_problems, where, in_file, from_env), fix_for(found_problems, where, in_file, from_env)
+        ) from None
+    except SettingsError as exc:  # a checkpoint's settings
+        raise ConfigError(
+            describe(exc.problems, where, in_file, from_env), fix_for(exc.problems, where, in_file, from_env)
+        ) from None
+    except ConfigError as exc:  # an unknown checkpoint name: in the file, or made up by a variable
+        name = _named(exc)
+        named = [var for key, var in from_env.items() if name in key.split(".")]
+        if named and not _mentions(in_file, name):
+            raise type(exc)(f"environment variable {', '.join(named)}: {exc}", f"unset {', '.join(named)}") from None
+        raise type(exc)(f"{where or 'built-in defaults'}: {exc}", f"in {where}: rename or remove '{name}'") from None
     return _resolve_paths(config, base)
+
+
+def _named(exc: ConfigError) -> str:
+    """The checkpoint an UnknownCheckpointError names (its first quoted word)."""
+    match = re.search(r"'([^']+)'", str(exc))
+    return match.group(1) if match else ""
+
+
+def _mentions(data: Any, name: str) -> bool:
+    """Whether a table anywhere in the file is called ``name``."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if name in node:
+                return True
+            stack.extend(node.values())
+    return False
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -251,22 +286,32 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as handle:
             raw = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
-        raise ConfigError(f"cannot read configuration file {path}: {exc}") from exc
+        raise ConfigError(
+            f"cannot read configuration file {path}: {exc}", f"make {path} readable by this user, or give another file"
+        ) from exc
     if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB; is this the configuration file?")
+        raise ConfigError(
+            f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB; is this the configuration file?",
+            "give --config the TOML configuration file (a few KiB)",
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); give the TOML configuration file") from None
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start}); give the TOML configuration file",
+            f"save {path} as UTF-8, or give --config the TOML configuration file",
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        fix = f"correct the TOML syntax in {path} at the line and column given"
+        raise ConfigError(f"{path}: not valid TOML: {exc}", fix) from exc
     except RecursionError:
         data = None
     if data is None or _depth(data) > MAX_CONFIG_DEPTH:
         raise ConfigError(
-            f"{path}: values nested deeper than {MAX_CONFIG_DEPTH} levels; the configuration needs a few at most"
+            f"{path}: values nested deeper than {MAX_CONFIG_DEPTH} levels; the configuration needs a few at most",
+            f"give --config the TOML configuration file; {path} is not one",
         )
     return data
 
@@ -296,7 +341,9 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
         for part in parts[:-1]:
             node = target.setdefault(part, {})
             if not isinstance(node, dict):
-                raise ConfigError(f"environment variable {key}: {part!r} is not a section")
+                raise ConfigError(
+                    f"environment variable {key}: {part!r} is not a section", f"unset {key} or correct its name"
+                )
             target = node
         target[parts[-1]] = _coerce(value)
         applied[".".join(parts)] = key
@@ -313,19 +360,6 @@ def _coerce(value: str) -> Any:
         except ValueError:
             pass
     return value
-
-
-def _describe(exc: ValidationError, where: str, from_env: Mapping[str, str]) -> str:
-    lines = [f"invalid configuration in {where}:"]
-    for error in exc.errors():
-        loc = ".".join(str(p) for p in error["loc"]) or "(top level)"
-        origin = f" (from environment variable {from_env[loc]})" if loc in from_env else ""
-        if error["type"] == "extra_forbidden":
-            lines.append(f"  unknown key '{loc}'{origin} (check the spelling; see README for the keys)")
-        else:
-            msg = str(error["msg"]).removeprefix("Value error, ")
-            lines.append(f"  {loc}: {msg} (got {error.get('input')!r}){origin}")
-    return "\n".join(lines)
 
 
 def _resolve_paths(config: CanaryConfig, base: Path) -> CanaryConfig:

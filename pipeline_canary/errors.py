@@ -24,7 +24,11 @@ class CanaryError(Exception):
 
 
 class ConfigError(CanaryError):
-    """The configuration (file, environment or command line) is invalid."""
+    """The configuration (file, environment or command line) is invalid; ``fix`` (if known) says what to change."""
+
+    def __init__(self, message: str = "", fix: str = "") -> None:
+        super().__init__(message)
+        self.fix = fix
 
 
 class UnknownCheckpointError(ConfigError):

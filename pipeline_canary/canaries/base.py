@@ -7,6 +7,7 @@ A canary is added by adding one module to ``pipeline_canary/canaries/`` that def
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -14,8 +15,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import ValidationError
 
+from pipeline_canary.config_messages import SettingsError, problems
 from pipeline_canary.config_types import Section
-from pipeline_canary.errors import ConfigError, UnknownCheckpointError
+from pipeline_canary.errors import UnknownCheckpointError
 from pipeline_canary.results import EvidenceTable, Threshold
 
 if TYPE_CHECKING:
@@ -149,12 +151,7 @@ class Canary(ABC):
         try:
             return self.settings_model.model_validate(dict(values))
         except ValidationError as exc:
-            details = "; ".join(
-                f"checkpoints.{self.name}.{'.'.join(str(p) for p in e['loc'])}: "
-                + ("unknown key" if e["type"] == "extra_forbidden" else _message(e))
-                for e in exc.errors()
-            )
-            raise ConfigError(details) from None
+            raise SettingsError(problems(exc, self.settings_model, ("checkpoints", self.name))) from None
 
     @abstractmethod
     def checks(self, settings: Any) -> list[CheckSpec]:
@@ -189,10 +186,6 @@ def cut(text: str, limit: int = LINE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _message(error: Any) -> str:
-    return f"{str(error['msg']).removeprefix('Value error, ')} (got {error.get('input')!r})"
-
-
 class Registry:
     def __init__(self) -> None:
         self._canaries: dict[str, Canary] = {}
@@ -207,8 +200,10 @@ class Registry:
         try:
             return self._canaries[name]
         except KeyError:
+            close = difflib.get_close_matches(name, self.names(), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise UnknownCheckpointError(
-                f"unknown checkpoint {name!r}; known checkpoints: {', '.join(self.names())}"
+                f"unknown checkpoint {name!r}{hint}; known checkpoints: {', '.join(self.names())}"
             ) from None
 
     def select(self, names: Iterable[str] | None) -> list[Canary]:

@@ -71,7 +71,7 @@ class GXProject:
                 # The open context built its config provider from the old file path and would keep
                 # re-parsing the YAML file for as long as it lives; a context opened now does not.
                 context = gx.get_context(mode="file", project_root_dir=str(self.project_dir.parent))
-            _cap_site_index(context)
+            _configure_sites(context)
             self._context = context
         return self._context
 
@@ -218,13 +218,16 @@ class GXProject:
         return removed, kept
 
     def build_docs(self) -> str | None:
-        """Prune old validation results, render the missing pages and the (capped) index."""
+        """Prune old validation results, render the missing pages and the (capped) index, offline-ready."""
+        from pipeline_canary.reports.offline import localize
+
         ctx = self.context
         _, kept = self._prune_results()
         site = self._site / "validations"
         wanted: list[Any] = list(ctx.expectations_store.list_keys())
         wanted += [k for k in kept if not _page(site, k).exists()]
         urls = ctx.build_data_docs(resource_identifiers=wanted)
+        localize(self._site)  # GX's pages load their CSS, JS and fonts from CDNs: point them at local copies
         url = next(iter(urls.values()), None) if urls else None
         return url.removeprefix("file://") if url else None
 
@@ -251,8 +254,10 @@ def _remove_empty_dirs(stored: Path, site: Path, parts: tuple[str, ...]) -> None
                 break
 
 
-def _cap_site_index(context: Any) -> None:
-    """Set GX's ``validation_results_limit`` on every Data Docs site (once; it is saved)."""
+def _configure_sites(context: Any) -> None:
+    """Every Data Docs site: GX's ``validation_results_limit``, and pages headed by check (once; it is saved)."""
+    from pipeline_canary.expectations.renderers import site_section_builders
+
     sites = context.variables.data_docs_sites or {}
     changed = False
     for site in sites.values():
@@ -260,6 +265,11 @@ def _cap_site_index(context: Any) -> None:
         if index.get("validation_results_limit") != VALIDATION_RESULTS_INDEXED:
             index["validation_results_limit"] = VALIDATION_RESULTS_INDEXED
             changed = True
+        sections = site.setdefault("site_section_builders", {})
+        for name, wanted in site_section_builders().items():  # GX merges these with its defaults
+            if sections.get(name, {}).get("renderer") != wanted["renderer"]:
+                sections.setdefault(name, {})["renderer"] = wanted["renderer"]
+                changed = True
     if changed:
         context.variables.data_docs_sites = sites
         context.variables.save()

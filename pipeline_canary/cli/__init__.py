@@ -9,11 +9,13 @@ Exit codes (also in README):
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
 import io
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,6 +24,14 @@ from pipeline_canary.cli.exit_codes import ExitCode
 from pipeline_canary.errors import CanaryError, ConfigError, InputError
 from pipeline_canary.redaction import install as install_redaction
 from pipeline_canary.redaction import redact
+
+if TYPE_CHECKING:
+    from pipeline_canary.config import CanaryConfig
+
+# Commands that do not get the config line from here: the service logs JSON lines, the gate prints
+# CI annotations (and reads a configuration only for --table), and demo prints its own (the demo
+# folder's configuration, which no lookup finds).
+NO_CONFIG_LINE = frozenset({"serve", "schema-gate", "demo"})
 
 # command name -> "module:attribute"; add a command by adding one line here.
 COMMANDS: dict[str, str] = {
@@ -53,7 +63,47 @@ class LazyGroup(click.Group):
                 return None
             raise
         command: click.Command = getattr(module, attr)
+        if cmd_name not in NO_CONFIG_LINE:
+            _announce_config(command)
         return command
+
+
+def config_line(config: CanaryConfig) -> str:
+    """``config: /path/canary.toml (warehouse: ..., state: ..., gx: ...)``: what a command works on."""
+    wh, state = config.warehouse, config.state
+    warehouse = f"bigquery {wh.project or '(no project)'}" if wh.backend == "bigquery" else f"duckdb {wh.path}"
+    kept = state.uri if state.backend == "gcs" else state.path
+    source = config.source.resolve() if config.source is not None else "built-in defaults"
+    return f"config: {source} (warehouse: {warehouse}; state: {kept}; gx: {config.gx.project_dir})"
+
+
+def _announce_config(command: click.Command) -> None:
+    """Print :func:`config_line` at the top of the human output of every command taking ``--config``.
+
+    The line goes first, before the command's own output; ``--json`` output stays one JSON object.
+    A configuration that does not load prints nothing here: the command reports the error itself.
+    """
+    if isinstance(command, click.Group):  # docs, alerts, staging: their subcommands take --config
+        for sub in command.commands.values():
+            _announce_config(sub)
+        return
+    original = command.callback
+    if original is None or getattr(original, "_announces_config", False):
+        return
+    if "config_path" not in {p.name for p in command.params}:
+        return
+
+    @functools.wraps(original)
+    def callback(*args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("as_json"):
+            from pipeline_canary.config import load_config
+
+            with contextlib.suppress(CanaryError):  # the command reports it
+                click.echo(config_line(load_config(kwargs.get("config_path"))))
+        return original(*args, **kwargs)
+
+    callback._announces_config = True  # type: ignore[attr-defined]
+    command.callback = callback
 
 
 EPILOG = """\b

@@ -17,6 +17,9 @@ from pipeline_canary.demo import SCENARIOS
 if TYPE_CHECKING:
     from pipeline_canary.config import CanaryConfig
 
+DEFAULT_DIR = "canary-demo"
+TIMEZONE = "America/New_York"
+
 CONFIG_TEMPLATE = """\
 # Written by `canary demo`: the embedded demo warehouse. Edit freely; `canary run --config {config}`.
 [warehouse]
@@ -37,16 +40,24 @@ path = "state.sqlite"
 
 @click.command(
     epilog=(
-        "\b\nExamples:\n  canary demo\n  canary demo --scenario healthy\n  canary demo --dir /tmp/d --seasons 5 --json"
+        "\b\nExamples:\n  canary demo\n  canary demo --scenario healthy\n"
+        "  canary demo --dir /tmp/d --seasons 5 --json\n"
+        "  canary demo --config canary.toml      the repository's own configuration (.canary/)"
     )
 )
 @click.option(
     "--dir",
     "directory",
     type=click.Path(file_okay=False),
-    default="canary-demo",
-    show_default=True,
-    help="Where the demo warehouse, its canary.toml, GX project and docs go.",
+    default=None,
+    help="Where the demo warehouse, its canary.toml, GX project and docs go (default: canary-demo).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Seed the DuckDB warehouse this configuration names and run with it, instead of a demo folder.",
 )
 @click.option(
     "--scenario",
@@ -71,19 +82,41 @@ path = "state.sqlite"
     help="After seeding, replay this many past days of half-daily runs so the dashboard has trends.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
-def demo(directory: str, scenario: str, seasons: int, reseed: bool, history_days: int, as_json: bool) -> int:
-    """Seed the demo warehouse (once), run all checkpoints and build the Data Docs."""
+def demo(
+    directory: str | None,
+    config_path: str | None,
+    scenario: str,
+    seasons: int,
+    reseed: bool,
+    history_days: int,
+    as_json: bool,
+) -> int:
+    """Seed the demo warehouse (once), run all checkpoints and build the Data Docs.
+
+    Everything one demo writes (warehouse, state, GX project, dashboard) belongs to one configuration:
+    the demo folder's own canary.toml, or the file given with --config.
+    """
+    from pipeline_canary.cli import config_line
     from pipeline_canary.config import load_config
     from pipeline_canary.reports.dashboard import docs_root
     from pipeline_canary.session import execute
 
-    root = Path(directory)
-    root.mkdir(parents=True, exist_ok=True)
-    config_path = root / "canary.toml"
-    timezone = "America/New_York"
-    if not config_path.exists():
-        config_path.write_text(CONFIG_TEMPLATE.format(config=config_path, timezone=timezone), encoding="utf-8")
-    config = load_config(config_path)
+    config_file = _config_file(directory, config_path)
+    config = load_config(config_file)
+    if config.warehouse.backend != "duckdb":
+        raise click.UsageError(
+            f"{config_file} uses the {config.warehouse.backend} warehouse: the demo seeds an embedded DuckDB one "
+            '(give a configuration with [warehouse] backend = "duckdb", or --dir for a demo folder)'
+        )
+    seeded_before = config.warehouse.path.with_suffix(".seed.json")
+    if config_path is not None and config.warehouse.path.exists() and not seeded_before.exists():
+        raise click.UsageError(
+            f"{config.warehouse.path} is not a demo warehouse (no {seeded_before.name} beside it) and the demo "
+            "replaces the file it seeds: give a configuration whose [warehouse] path is new or a demo's"
+        )
+    if not as_json:
+        click.echo(config_line(config))
+    root = config_file.parent
     info = _ensure_seeded(config.warehouse.path, scenario, seasons, config.pipeline.timezone, reseed, quiet=as_json)
     contract = config.pipeline.worker_contract
     if contract is not None and not contract.exists():
@@ -93,21 +126,35 @@ def demo(directory: str, scenario: str, seasons: int, reseed: bool, history_days
     config = sandboxed(config)
     demo_now = dt.datetime.fromisoformat(info["now"])  # the seed's clock: the evening of its game day
     if info.pop("fresh", False):
-        _replay_history(config, history_days, quiet=as_json, now=demo_now)
+        # A demo folder's state starts over with its data; a configuration's own state is kept.
+        _replay_history(config, history_days, quiet=as_json, now=demo_now, fresh_state=config_path is None)
     result = execute(config, now=demo_now)
     dashboard = docs_root(config) / "index.html"  # rendered by the run's reports sink
     if as_json:
         data = result.to_dict()
-        data["demo"] = {"dir": str(root), "config": str(config_path), **info}
+        data["demo"] = {"dir": str(root), "config": str(config_file), **info}
         data["dashboard"] = str(dashboard)
         print_json(data)
     else:
         print_run(result)
-        click.echo(f"Configuration: {config_path}")
         if result.docs_index:
             click.echo(f"Data Docs: {result.docs_index}")
         click.echo(f"Dashboard: {dashboard}")
     return int(ExitCode.for_run(result))
+
+
+def _config_file(directory: str | None, config_path: str | None) -> Path:
+    """The configuration the demo works on: ``--config``, else the demo folder's canary.toml (written once)."""
+    if config_path is not None:
+        if directory is not None:
+            raise click.UsageError("give --dir or --config, not both: a configuration names its own folders")
+        return Path(config_path)
+    root = Path(directory or DEFAULT_DIR)
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / "canary.toml"
+    if not path.exists():
+        path.write_text(CONFIG_TEMPLATE.format(config=path, timezone=TIMEZONE), encoding="utf-8")
+    return path
 
 
 def _ensure_seeded(path: Path, scenario: str, seasons: int, timezone: str, reseed: bool, quiet: bool) -> dict[str, Any]:
@@ -162,18 +209,21 @@ def sandboxed(config: CanaryConfig) -> CanaryConfig:
     )
 
 
-def _replay_history(config: CanaryConfig, days: int, *, quiet: bool, now: dt.datetime | None = None) -> None:
+def _replay_history(
+    config: CanaryConfig, days: int, *, quiet: bool, now: dt.datetime | None = None, fresh_state: bool = True
+) -> None:
     """Run the checkpoints as they would have run twice a day over the past ``days`` (no docs).
 
     A freshly seeded demo has data for every past day but no run history; replaying it gives the
-    dashboard its trends. The demo's own state store starts over, so history matches the new data.
-    Each run is live at its own "now" (its as-of is that moment's game day), so it goes through the
-    same sinks as a live run, incidents included: the dashboard's streaks, the incident list and a
-    later ``canary run`` all continue from one state. ``config`` is :func:`sandboxed`.
+    dashboard its trends. A demo folder's state store starts over (``fresh_state``), so history
+    matches the new data; ``canary demo --config`` keeps the configuration's own. Each run is live
+    at its own "now" (its as-of is that moment's game day), so it goes through the same sinks as a
+    live run, incidents included: the dashboard's streaks, the incident list and a later
+    ``canary run`` all continue from one state. ``config`` is :func:`sandboxed`.
     """
     from pipeline_canary.session import execute
 
-    for stale in (config.state.path, config.state.path.with_suffix(".lock")):
+    for stale in (config.state.path, config.state.path.with_suffix(".lock")) if fresh_state else ():
         stale.unlink(missing_ok=True)
     now = now or dt.datetime.now(dt.UTC)
     moments = [now - dt.timedelta(hours=12 * step) for step in range(2 * days, 0, -1)]

@@ -29,6 +29,7 @@ from pipeline_canary.errors import (
     NoCreationTimesError,
     PermissionDeniedError,
     TableNotFoundError,
+    WarehouseTimeoutError,
 )
 from pipeline_canary.redaction import redact
 
@@ -110,9 +111,7 @@ class Doctor:
         from pipeline_canary.warehouse import connect
 
         short = wh.model_copy(update={"timeout_s": min(wh.timeout_s, DOCTOR_TIMEOUT_S)})
-        warehouse = self.call(
-            "warehouse", lambda: connect(short), lambda exc: "fix the [warehouse] section of the configuration"
-        )
+        warehouse = self.call("warehouse", lambda: connect(short), lambda exc: self._connect_fix())
         if warehouse is None:
             return self.findings
         with warehouse:
@@ -121,13 +120,21 @@ class Doctor:
                 "warehouse reachable",
                 lambda: (warehouse.ping(), f"{wh.backend} at {where} answered")[1],
                 lambda exc: (
-                    "start the server or fix warehouse.api_endpoint / the network"
+                    f"start the BigQuery server at {wh.api_endpoint}, or correct warehouse.api_endpoint"
+                    if wh.backend == "bigquery" and wh.api_endpoint
+                    else "let this machine reach bigquery.googleapis.com (proxy, firewall) or raise warehouse.timeout_s"
                     if wh.backend == "bigquery"
-                    else "run `canary demo` to seed the demo warehouse, or fix warehouse.path"
+                    else f"run `canary demo` to seed a demo warehouse, or set warehouse.path to your DuckDB file "
+                    f"(now {wh.path})"
                 ),
             )
             if not reachable:
-                self.add("tables", False, "skipped: the warehouse is unreachable", "fix the connection first")
+                self.add(
+                    "tables",
+                    False,
+                    "skipped: the warehouse is unreachable",
+                    "make the warehouse reachable (the 'warehouse reachable' fix), then run `canary doctor` again",
+                )
                 return self.findings
             for key, columns in REQUIRED_COLUMNS.items():
                 self._table(warehouse, key, columns)
@@ -135,6 +142,15 @@ class Doctor:
             self._creation_times(warehouse)
             self._canary_notes(warehouse)
         return self.findings
+
+    def _connect_fix(self) -> str:
+        wh = self.config.warehouse
+        if wh.backend == "bigquery":
+            return (
+                f"check warehouse.project ({wh.project}) and the credentials "
+                "(warehouse.credentials_file, or `gcloud auth application-default login`)"
+            )
+        return f"make warehouse.path ({wh.path}) a DuckDB file this user can open (`canary demo` seeds one)"
 
     def _today(self) -> dt.date:
         """Today as the checkpoints see it: the game date in the pipeline's timezone."""
@@ -171,7 +187,10 @@ class Doctor:
         self.attempt(
             "worker contract",
             lambda: f"{path}: {len(load_contract(path))} fields",
-            lambda exc: "fix the file, or point [pipeline] worker_contract at the right one",
+            lambda exc: (
+                f"correct {path} (a BigQuery schema: a JSON list of name/type/mode fields), "
+                "or point [pipeline] worker_contract at the worker's schema file"
+            ),
         )
 
     def _slack(self) -> None:
@@ -235,7 +254,10 @@ class Doctor:
         return self.attempt(
             "credentials",
             lambda: resolve_credentials(wh)[1],
-            lambda exc: "see the message above: ADC, GOOGLE_APPLICATION_CREDENTIALS or warehouse.credentials_file",
+            lambda exc: (
+                "run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS or "
+                "warehouse.credentials_file to a service-account key file"
+            ),
         )
 
     def _table(self, warehouse: Warehouse, key: str, needed: tuple[str, ...]) -> None:
@@ -261,7 +283,7 @@ class Doctor:
             lambda exc: (
                 "grant roles/bigquery.jobUser on the project and roles/bigquery.dataViewer on the dataset"
                 if isinstance(exc, PermissionDeniedError)
-                else "see the message above"
+                else _query_fix(exc, self.config.warehouse.timeout_s, ref)
             ),
         )
 
@@ -302,7 +324,13 @@ class Doctor:
         self.attempt(
             "creation times",
             warehouse.creation_time_source,
-            lambda exc: "see the message above",
+            lambda exc: (
+                f"grant bigquery.tables.list on dataset {self.config.pipeline.staging_dataset} "
+                "(roles/bigquery.metadataViewer): creation times come from INFORMATION_SCHEMA.TABLES"
+                if self.config.warehouse.backend == "bigquery"
+                else 'set [warehouse] created_table = "schema.table" (columns dataset, table_name, created_at) '
+                "or created_query, so table ages can be told"
+            ),
         )
 
 
@@ -322,7 +350,14 @@ def _table_fix(exc: CanaryError, key: str, ref: object) -> str:
         return f"set pipeline.{key} to the table's dataset.table name (now {ref}), or create the table"
     if isinstance(exc, PermissionDeniedError):
         return "grant roles/bigquery.dataViewer on the dataset (bigquery.tables.get, bigquery.tables.getData)"
-    return "see the message above"
+    return _query_fix(exc, None, ref)
+
+
+def _query_fix(exc: CanaryError, timeout_s: float | None, ref: object) -> str:
+    if isinstance(exc, WarehouseTimeoutError):
+        now = f" (now {timeout_s:g} s)" if timeout_s is not None else ""
+        return f"raise warehouse.timeout_s{now}, or check the warehouse's load"
+    return f"run `SELECT * FROM {ref} LIMIT 1` with the same credentials to see what the warehouse says"
 
 
 @click.command(epilog="\b\nExamples:\n  canary doctor\n  canary doctor --config prod.toml")
@@ -341,7 +376,8 @@ def doctor(config_path: str | None) -> int:
     try:
         config = load_config(config_path)
     except ConfigError as exc:
-        _echo(Finding("configuration", False, str(exc), "fix the file or the CANARY_* variable named above"))
+        fix = exc.fix or f"correct {config_path or 'the configuration'} as the message says"
+        _echo(Finding("configuration", False, str(exc), fix))
         return int(ExitCode.USAGE)
     source = config.source or "built-in defaults"
     findings = [Finding("configuration", True, f"loaded from {source}"), *Doctor(config).run()]

@@ -33,10 +33,27 @@ def parse_date(ctx: click.Context, param: click.Parameter, value: str | None) ->
     try:
         parsed = dt.date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2026-02-08") from None
+        raise click.BadParameter(_no_such_day(value) or f"{value!r} is not a date like 2026-02-08") from None
     if not EARLIEST_DATE <= parsed <= LATEST_DATE:
         raise click.BadParameter(f"{value!r} is out of range: give a date {_RANGE}")
     return parsed
+
+
+def _no_such_day(value: str, given: str | None = None) -> str | None:
+    """Why a well-formed YYYY-MM-DD is no day of the calendar (None: it is not of that form)."""
+    import calendar
+    import re
+
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value)
+    if match is None:
+        return None
+    year, month, day = (int(g) for g in match.groups())
+    if not 1 <= month <= 12:
+        return f"{given or value!r} does not exist: there is no month {month} (months are 01 to 12)"
+    days = calendar.monthrange(year, month)[1] if year >= 1 else 31
+    if not 1 <= day <= days:
+        return f"{given or value!r} does not exist: {calendar.month_name[month]} {year} has {days} days"
+    return None
 
 
 def parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.datetime | None:
@@ -45,7 +62,8 @@ def parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a timestamp like 2026-02-08T18:00:00Z") from None
+        why = _no_such_day(value[:10], value) if len(value) == 10 or value[10:11] in ("T", " ") else None
+        raise click.BadParameter(why or f"{value!r} is not a timestamp like 2026-02-08T18:00:00Z") from None
     parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
     try:
         in_range = EARLIEST_DATE <= parsed.astimezone(dt.UTC).date() <= LATEST_DATE

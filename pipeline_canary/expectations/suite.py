@@ -3,7 +3,8 @@
 Canaries push their aggregate SQL down to the warehouse and hand GX a one-row frame of metrics, so
 each check is an ``expect_canary_metric_within_threshold`` on one metric column (GX's
 ``expect_column_max_to_be_between`` narrowed to plain-number thresholds: ``canary_metric.py``). The
-expectation's ``severity`` is the check's level (``critical`` fails, ``warning`` warns), so the
+expectation's ``severity`` is the check's level (``critical`` fails, ``warning`` warns), and its
+``description`` (which GX's pages show in place of their own sentence) names the check, so the
 suites written to ``gx/`` are stable and reviewable.
 """
 
@@ -32,7 +33,29 @@ def build_expectation(check: CheckSpec) -> Expectation:
         **kwargs,
         severity=FailureSeverity.WARNING if check.threshold.level == "warn" else FailureSeverity.CRITICAL,
         meta={"check": check.name, "description": check.description},
+        description=describe(check),
     )
+
+
+def describe(check: CheckSpec) -> str:
+    """The sentence GX's pages show for the check (in place of "maximum value must be ..."), under a
+    section named after the check (``renderers.py``). GX reads it as a string template: no ``$``.
+    """
+    low, high = check.threshold.min, check.threshold.max
+    if low is not None and high is not None:
+        bounds = f"must equal {_num(low)}" if low == high else f"must be between {_num(low)} and {_num(high)}"
+    elif high is not None:
+        bounds = f"must be at most {_num(high)}"
+    elif low is not None:
+        bounds = f"must be at least {_num(low)}"
+    else:
+        bounds = "is recorded, with no bound"
+    crossing = "a warning" if check.threshold.level == "warn" else "the checkpoint fails"
+    return f"{check.metric} {bounds}, else {crossing} ({check.description})".replace("$", "")
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def suite_meta(canary: Canary) -> dict[str, str]:
@@ -58,6 +81,13 @@ def build_suite(canary: Canary, settings: Any) -> ExpectationSuite:
 def signature(expectations: list[Expectation]) -> list[str]:
     """What makes two sets of expectations equal for our purposes (skips needless rewrites of gx/)."""
     return sorted(
-        repr((e.expectation_type, sorted(e.configuration.kwargs.items()), sorted((e.meta or {}).items())))
+        repr(
+            (
+                e.expectation_type,
+                sorted(e.configuration.kwargs.items()),
+                sorted((e.meta or {}).items()),
+                e.description,
+            )
+        )
         for e in expectations
     )

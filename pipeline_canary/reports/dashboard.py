@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 BACKLINK_MARK = "canary-backlink"
 _BODY = re.compile(r"<body[^>]*>", re.IGNORECASE)
+_BANNER = re.compile(rf'<div id="{BACKLINK_MARK}"[^>]*>.*?</div>', re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -194,8 +195,6 @@ def _add_backlinks(root: Path, views: list[Any]) -> None:
 
 def _inject(page: Path, root: Path, checkpoint: str | None) -> None:
     html = page.read_text(encoding="utf-8")
-    if BACKLINK_MARK in html:
-        return
     match = _BODY.search(html)
     if match is None:
         return
@@ -204,10 +203,17 @@ def _inject(page: Path, root: Path, checkpoint: str | None) -> None:
     if checkpoint:
         name = escape(checkpoint)
         links.append(f'<a href="{up}/checkpoints/{name}.html">{name} history</a>')
+    # Above GX's fixed footer (32 px high, z-index 100000), which covered it at bottom:10px/z-index 5000.
     banner = (
-        f'<div id="{BACKLINK_MARK}" style="position:fixed;bottom:10px;right:10px;z-index:5000;background:#fff;'
-        'border:1px solid #8c959f;border-radius:6px;padding:6px 10px;font:14px sans-serif">'
+        f'<div id="{BACKLINK_MARK}" style="position:fixed;bottom:42px;right:10px;z-index:2147483647;'
+        'background:#fff;border:1px solid #8c959f;border-radius:6px;padding:6px 10px;font:14px sans-serif">'
         + " · ".join(links)
         + "</div>"
     )
+    old = _BANNER.search(html)
+    if old is not None:  # a page from an earlier build: bring its banner up to date
+        if old.group(0) == banner:
+            return
+        _write(page, html[: old.start()] + banner + html[old.end() :])
+        return
     _write(page, html[: match.end()] + banner + html[match.end() :])

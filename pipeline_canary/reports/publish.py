@@ -17,6 +17,8 @@ from pipeline_canary.gcs_client import storage_client
 
 __all__ = ["PublishError", "Published", "parse_gs_url", "publish", "storage_client"]
 
+VENDORED = "/static/vendor/"  # GX's site: the CSS, JS and fonts its pages load (reports/offline.py)
+
 
 class PublishError(CanaryError):
     """The bucket could not be written: check the bucket name, credentials and permissions."""
@@ -65,9 +67,13 @@ def publish(
         for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")):
             name = prefix + path.relative_to(root).as_posix()
             blob = bucket.blob(name)
-            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            content_type = mimetypes.guess_type(path.name)[0] or (
+                "text/plain" if path.name.upper().startswith(("LICEN", "COPYING")) else "application/octet-stream"
+            )
             if path.suffix == ".html":
                 blob.cache_control = "no-cache"  # status pages must not be stale
+            elif VENDORED in name:  # a vendored asset's path names its version: it never changes
+                blob.cache_control = "public, max-age=31536000, immutable"
             blob.upload_from_filename(str(path), content_type=content_type, timeout=60)
             count += 1
             total += path.stat().st_size

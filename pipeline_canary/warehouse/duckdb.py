@@ -51,7 +51,8 @@ class DuckDBWarehouse(Warehouse):
 
             if not self.path.exists():
                 raise WarehouseError(
-                    f"DuckDB warehouse {self.path} does not exist: run `canary demo` to seed it, "
+                    f"DuckDB warehouse {self.path} does not exist: run `canary demo` to seed the demo folder's "
+                    "(`canary demo --config FILE` seeds the one a configuration file names), "
                     "or point [warehouse] path at your file"
                 )
             try:

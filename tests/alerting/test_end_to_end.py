@@ -71,7 +71,8 @@ def test_run_alerts_metrics_status_and_no_secrets_anywhere(
     assert {i["status"] for i in status["incidents"]} == {"open"} and status["slack"] == "token"
     code, out = invoke("alerts", "status", "--config", str(config))
     assert "4 open incident(s)" in out and "prediction_gap/no_prediction_gap" in out
-    assert out.splitlines()[0] == "Slack delivery: TOKEN (bot token from CANARY_SLACK_TOKEN) → #canary-alerts"
+    assert out.splitlines()[0].startswith(f"config: {config.resolve()} (")  # the configuration, first
+    assert out.splitlines()[1] == "Slack delivery: TOKEN (bot token from CANARY_SLACK_TOKEN) → #canary-alerts"
 
     code, out = invoke("alerts", "test", "--config", str(config))
     assert code == 0 and "sent a test message" in out and "WARNING" not in out  # all scopes granted
@@ -112,20 +113,29 @@ def test_alerts_test_warns_about_missing_read_scopes(
     assert code == 0 and "cannot check them" in out
 
 
+def below_config(out: str) -> str:
+    """Human output after its first line, the configuration the command used."""
+    first, _, rest = out.partition("\n")
+    assert first.startswith("config: "), out
+    return rest
+
+
 def test_status_shows_delivery_mode(
     alert_config: Callable[..., CanaryConfig], monkeypatch: pytest.MonkeyPatch, slack: SlackServer
 ) -> None:
     monkeypatch.delenv("CANARY_SLACK_TOKEN")
     config = alert_config()
     code, out = invoke("alerts", "status", "--config", str(config.source))
-    assert code == 0 and out.startswith("Slack delivery: OFF (no CANARY_SLACK_TOKEN or CANARY_SLACK_WEBHOOK_URL")
+    assert code == 0
+    assert below_config(out).startswith("Slack delivery: OFF (no CANARY_SLACK_TOKEN or CANARY_SLACK_WEBHOOK_URL")
     code, out = invoke("alerts", "status", "--config", str(config.source), "--json")
     assert code == 0 and json.loads(out)["slack"] == "off" and "not sent" in json.loads(out)["slack_delivery"]
     monkeypatch.setenv("CANARY_SLACK_WEBHOOK_URL", slack.webhook_url)
     code, out = invoke("alerts", "status", "--config", str(config.source))
-    assert code == 0 and out.startswith("Slack delivery: WEBHOOK (incoming webhook") and slack.webhook_url not in out
+    assert code == 0 and slack.webhook_url not in out
+    assert below_config(out).startswith("Slack delivery: WEBHOOK (incoming webhook")
     code, out = invoke("alerts", "status", "--config", str(alert_config('slack = "off"').source))
-    assert code == 0 and out.startswith('Slack delivery: OFF (alerting.slack = "off"')
+    assert code == 0 and below_config(out).startswith('Slack delivery: OFF (alerting.slack = "off"')
 
 
 def test_help_stays_light() -> None:

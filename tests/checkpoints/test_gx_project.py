@@ -12,20 +12,24 @@ import pytest
 from pipeline_canary.canaries import registry
 from pipeline_canary.checkpoints.runner import run_checkpoints
 from pipeline_canary.config import CanaryConfig
+from pipeline_canary.expectations.suite import describe
 from tests.conftest import AS_OF, NOW
 
 REPO_GX = Path(__file__).resolve().parents[2] / "gx"
 
 
-def expected_expectations(name: str, settings: Any) -> list[tuple[str, str, float | None, float | None, str]]:
+Stored = tuple[str, str, float | None, float | None, str, str]
+
+
+def expected_expectations(name: str, settings: Any) -> list[Stored]:
     canary = registry.get(name)
     return sorted(
-        ("expect_canary_metric_within_threshold", c.metric, c.threshold.min, c.threshold.max, c.name)
+        ("expect_canary_metric_within_threshold", c.metric, c.threshold.min, c.threshold.max, c.name, describe(c))
         for c in canary.checks(settings)
     )
 
 
-def stored_expectations(path: Path) -> list[tuple[str, str, float | None, float | None, str]]:
+def stored_expectations(path: Path) -> list[Stored]:
     suite = json.loads(path.read_text())
     return sorted(
         (
@@ -34,6 +38,7 @@ def stored_expectations(path: Path) -> list[tuple[str, str, float | None, float 
             e["kwargs"].get("min_value"),
             e["kwargs"].get("max_value"),
             e["meta"]["check"],
+            e.get("description", ""),
         )
         for e in suite["expectations"]
     )
@@ -43,10 +48,10 @@ def test_committed_gx_project_matches_the_canary_definitions() -> None:
     for canary in registry.all():
         defaults = canary.parse_settings({})
         suite = REPO_GX / "expectations" / f"{canary.name}.json"
-        assert suite.is_file(), f"{suite} missing: run `canary run` in the repository root and commit gx/"
+        refresh = "run `canary demo --config canary.toml` in the repository root and commit gx/"
+        assert suite.is_file(), f"{suite} missing: {refresh}"
         assert stored_expectations(suite) == expected_expectations(canary.name, defaults), (
-            f"{suite} is out of date with pipeline_canary/canaries/{canary.name}.py: "
-            "run `canary run` in the repository root and commit gx/"
+            f"{suite} is out of date with pipeline_canary/canaries/{canary.name}.py: " + refresh
         )
         validation = json.loads((REPO_GX / "validation_definitions" / f"{canary.name}.json").read_text())
         assert validation["suite"]["name"] == canary.name
@@ -122,3 +127,31 @@ def test_pruning_never_drops_the_run_just_stored_when_runs_share_a_time(
         assert stored.joinpath(*parts[:-1], f"{parts[-1]}.json").is_file(), f"run {i} pruned its own result"
     kept = sorted(p.name for p in (stored / canary.name).iterdir())
     assert kept == names[-3:]
+
+
+def test_data_docs_pages_are_headed_by_check_and_name_the_data_asset(
+    seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
+) -> None:
+    """GX groups a page by the column tested and took the asset's name from a batch spec without one."""
+    import html
+    import re
+
+    config = make_config(seeded("prediction-gap"))
+    result = run_checkpoints(config, ["prediction_gap"], as_of=AS_OF, now=NOW, build_docs=True)
+    page = result.checkpoints[0].docs_path
+    assert page is not None
+    text = html.unescape(re.sub(r"<[^>]+>", " ", Path(page).read_text(encoding="utf-8")))
+    text = re.sub(r"\s+", " ", text)
+    assert "Data asset: prediction_gap_metrics" in text and "Data asset: None" not in text
+    headers = r'-content-block-1-header"[^>]*>\s*<div>\s*<h5[^>]*>\s*(.*?)\s*</h5>'  # a section's title
+    sections = set(re.findall(headers, Path(page).read_text(encoding="utf-8"), re.DOTALL))
+    assert {"no_prediction_gap", "every_game_covered"} <= sections, sections
+    assert not {"gap_detected", "games_without_predictions"} & sections
+    assert "gap_detected must be at most 0, else the checkpoint fails" in text
+    suite_page = config.gx.project_dir / "uncommitted/data_docs/local_site/expectations/prediction_gap.html"
+    suite_text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", suite_page.read_text(encoding="utf-8"))))
+    assert "no_prediction_gap" in suite_text
+    assert "games_without_predictions must be at most 0, else a warning" in suite_text
+    stored = json.loads(next((config.gx.project_dir / "uncommitted" / "validations").rglob("*.json")).read_text())
+    columns = {r["expectation_config"]["kwargs"]["column"] for r in stored["results"]}
+    assert columns == {"gap_detected", "games_without_predictions"}  # what is stored stays GX's own

@@ -158,7 +158,7 @@ def test_a_row_replaced_after_now_was_active_at_now(game_day: GameDay, healthy: 
         ('due_by = "25:00"', "checkpoints.prediction_gap.due_by"),
         ('due_by = "10am"', 'local time "HH:MM"'),
         ("lead_hours = -1", "checkpoints.prediction_gap.lead_hours"),
-        ("due = 1", "checkpoints.prediction_gap.due: unknown key"),
+        ("due = 1", "unknown key 'checkpoints.prediction_gap.due' (did you mean 'checkpoints.prediction_gap.due_by'?)"),
     ],
 )
 def test_bad_deadline_settings_name_the_key_and_the_file(

@@ -41,11 +41,15 @@ def find_chromium() -> str | None:
     return None
 
 
+# Every host name resolves to nothing except the loopback address: no request can leave the machine.
+OFFLINE = ("--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",)
+
+
 class Browser:
-    def __init__(self, executable: str) -> None:
+    def __init__(self, executable: str, flags: tuple[str, ...] = ()) -> None:
         self._profile = tempfile.mkdtemp(prefix="canary-chromium-")
         self._proc = subprocess.Popen(
-            [executable, *FLAGS, f"--user-data-dir={self._profile}", "about:blank"],
+            [executable, *FLAGS, *flags, f"--user-data-dir={self._profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -129,6 +133,10 @@ class Browser:
             elif method == "Network.responseReceived" and params["response"].get("status", 200) >= 400:
                 found.append(f"HTTP {params['response']['status']}: {params['response']['url']}")
         return found
+
+    def requested(self) -> list[str]:
+        """Every URL the page asked for so far (documents, styles, scripts, fonts, images, XHR)."""
+        return [e["params"]["request"]["url"] for e in self.events if e["method"] == "Network.requestWillBeSent"]
 
     def screenshot(self, path: Path) -> None:
         data = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})["data"]

@@ -79,6 +79,18 @@ def test_publish_uploads_the_site_with_content_types(gcs: str, built: Path) -> N
     assert result.index_url == "gs://canary-docs/team/canary/index.html"
 
 
+def test_publish_caches_the_vendored_gx_assets_and_serves_their_licences_as_text(gcs: str, built: Path) -> None:
+    from pipeline_canary.reports.offline import VENDOR, copy_assets
+
+    copy_assets(built / "local_site" / VENDOR)
+    publish(built, "gs://canary-docs/docs")
+    names = {b.name: b for b in storage_client().list_blobs("canary-docs", prefix="docs/local_site/static/vendor/")}
+    font = names["docs/local_site/static/vendor/fontawesome-free/6.6.0/webfonts/fa-solid-900.woff2"]
+    assert font.content_type == "font/woff2" and font.cache_control == "public, max-age=31536000, immutable"
+    assert names["docs/local_site/static/vendor/bootstrap/4.3.1/LICENSE"].content_type == "text/plain"
+    assert names["docs/local_site/static/vendor/jquery/3.7.1/jquery.min.js"].content_type == "text/javascript"
+
+
 def test_publish_command(gcs: str, report_config: Callable[..., CanaryConfig]) -> None:
     from click.testing import CliRunner
 
