@@ -355,8 +355,8 @@ def _table_fix(exc: CanaryError, key: str, ref: object) -> str:
 
 def _query_fix(exc: CanaryError, timeout_s: float | None, ref: object) -> str:
     if isinstance(exc, WarehouseTimeoutError):
-        now = f" (now {timeout_s:g} s)" if timeout_s is not None else ""
-        return f"raise warehouse.timeout_s{now}, or check the warehouse's load"
+        runs = f"; runs wait warehouse.timeout_s = {timeout_s:g} s" if timeout_s is not None else ""
+        return f"check the warehouse's load and the network: no answer within doctor's {DOCTOR_TIMEOUT_S:g} s{runs}"
     return f"run `SELECT * FROM {ref} LIMIT 1` with the same credentials to see what the warehouse says"
 
 

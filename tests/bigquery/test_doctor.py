@@ -96,7 +96,7 @@ def test_unreachable_endpoint_exits_2_in_seconds(tmp_path: Path, capsys: pytest.
     code, out, elapsed = doctor(config, capsys)
     assert code == 2
     assert f"cannot reach BigQuery at http://127.0.0.1:{port}" in out and "Connection refused" in out
-    assert "fix: start the server or fix warehouse.api_endpoint" in out
+    assert f"fix: start the BigQuery server at http://127.0.0.1:{port}, or correct warehouse.api_endpoint" in out
     assert elapsed < 20
 
 
