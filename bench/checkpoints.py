@@ -4,10 +4,11 @@ For 1, 5 and 20 seasons of demo data it prints:
   * floor: the SQL every canary sends, executed directly on the same DuckDB connection (plus the
     same table description and listing calls), median of N repetitions;
   * GX only: validating observations already collected (four GX Checkpoint runs, no SQL), and
-    GX only / floor: above 1, GX's own work outweighs the SQL it validates, and a run can stay
-    within 2x only by overlapping them (threads share the GIL: see run - floor);
+    GX only / floor: above 1, GX's own work outweighs the SQL it validates (the run overlaps
+    them: the SQL runs in the run's pool while GX validates);
   * run: a warm, in-process run of all four checkpoints, GX validation included (no docs build);
-  * run - floor (what the checkpoints add to their own SQL, in ms) and their ratio (target: within 2x),
+  * run - floor (what the checkpoints add to their own SQL, in ms) and their ratio (the former 2x target
+    is retired, issue 16: at a few ms of SQL it changes nothing for anyone),
     and the 20-season / 1-season ratio of the run (target 1.2x);
 then, once: the cold wall time of `canary run` over `python -c "import great_expectations"`
 (target 1.3x) and the peak RSS of `canary run` at 20 seasons (target 400 MiB).
@@ -175,7 +176,7 @@ def main() -> None:
         runs[seasons] = run
         print(
             f"{seasons:>8} {floor * 1000:>10.1f} {gx * 1000:>11.1f} {gx / floor:>8.2f}x {run * 1000:>10.1f} "
-            f"{(run - floor) * 1000:>10.1f} {ratio:>9.2f}x (target <= 2x)",
+            f"{(run - floor) * 1000:>10.1f} {ratio:>9.2f}x",
             flush=True,
         )
     small, large = min(runs), max(runs)
