@@ -106,6 +106,8 @@ class Doctor:
         self._slack()
         if self.config.state.backend == "gcs":
             self._shared_state()
+        else:
+            self._local_lock()
         if wh.backend == "bigquery" and not self._bigquery_settings():
             return self.findings
         from pipeline_canary.warehouse import connect
@@ -200,6 +202,18 @@ class Doctor:
         checks = self.call("slack", lambda: probe_slack(self.config.alerting), lambda exc: "see the message above")
         for c in checks or []:
             self.findings.append(Finding(c.name, c.ok, c.detail, c.fix, c.warning))
+
+    def _local_lock(self) -> None:
+        """The run lock beside the SQLite state store: free, or held by a run now (not taken)."""
+        from pipeline_canary.state.lock import inspect_lock
+
+        path = self.config.state.path.with_suffix(".lock")
+        held = self.call("run lock", lambda: inspect_lock(path), lambda exc: "point [state] path at a writable folder")
+        if held is None and not any(f.check == "run lock" for f in self.findings):
+            self.add("run lock", True, f"{path}: free")
+        elif held:
+            fix = f"wait for it to end, or find the process with `fuser {path}`"
+            self.findings.append(Finding("run lock", True, held, fix, warning=True))
 
     def _shared_state(self) -> None:
         """``[state] backend = "gcs"``: the bucket answers, and who holds the lock (without taking it)."""

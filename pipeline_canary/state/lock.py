@@ -54,3 +54,30 @@ def run_lock(path: Path, *, timeout_s: float = 600.0) -> Iterator[None]:
             os.close(fd)
     finally:
         thread_lock.release()
+
+
+def inspect_lock(path: Path) -> str | None:
+    """Whether a run holds the lock at ``path`` now, without waiting or creating anything.
+
+    Returns None when it is free (or no run has made it yet), else a sentence saying it is held.
+    Raises ConfigError when its folder cannot hold a lock.
+    """
+    if not path.parent.is_dir():
+        return None  # made with the first run's state store
+    if not os.access(path.parent, os.W_OK):
+        raise ConfigError(
+            f"the run lock's folder {path.parent} is not writable; point [state] path at a writable folder"
+        )
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return f"a canary run holds {path} now (a manual run or the service): runs wait for it"
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
