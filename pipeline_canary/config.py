@@ -16,15 +16,27 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from pipeline_canary.alerting.settings import AlertingConfig, MetricsConfig
 from pipeline_canary.config_types import Bounded, Section
 from pipeline_canary.errors import ConfigError
 from pipeline_canary.scheduler.settings import ScheduleConfig
 from pipeline_canary.warehouse.base import TableRef, validate_identifier
+
+if TYPE_CHECKING:
+    from pipeline_canary.catalogue import Catalogue
 
 DEFAULT_CONFIG_NAME = "canary.toml"
 DEFAULT_DEMO_DIR = "canary-demo"
@@ -173,6 +185,17 @@ class StateConfig(Section):
         return self
 
 
+class CanariesConfig(Section):
+    """``[canaries]``: where the user's canary files are (folders of ``*.toml``, one canary per file)."""
+
+    paths: tuple[Path, ...] = ()
+
+    @field_validator("paths", mode="before")
+    @classmethod
+    def _one_path(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str | Path) else value  # CANARY_CANARIES__PATHS=canaries
+
+
 class CanaryConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
@@ -184,22 +207,58 @@ class CanaryConfig(BaseModel):
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)
     metrics: MetricsConfig = MetricsConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    canaries: CanariesConfig = CanariesConfig()
     checkpoints: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: Path | None = None
+    _catalogue: Catalogue | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
-    def _known_checkpoints(self) -> CanaryConfig:
-        from pipeline_canary.canaries import registry
+    def _known_checkpoints(self, info: ValidationInfo) -> CanaryConfig:
+        from pipeline_canary.catalogue import Catalogue
 
+        catalogue = (info.context or {}).get("catalogue") or Catalogue.load(self.canaries.paths)
+        self._catalogue = catalogue
         for name, values in self.checkpoints.items():
-            canary = registry.get(name)  # raises UnknownCheckpointError naming the choices
+            canary = catalogue.get(name)  # raises UnknownCheckpointError naming the choices
             canary.parse_settings(values)
+        tiers = self.schedule.tier_names()
+        for canary in catalogue.all():
+            tier = self.tier_of(canary.name)
+            if tier in tiers:
+                continue
+            known = f"known tiers: {', '.join(tiers)}; add [schedule.tiers.{tier}] to declare it"
+            if self.checkpoints.get(canary.name, {}).get("tier") is not None:
+                raise ConfigError(f"checkpoints.{canary.name}.tier: unknown tier {tier!r} ({known})")
+            problem = getattr(canary, "problem", None)
+            where = problem(("tier",), f"unknown tier {tier!r}") if problem else f"{canary.name}: tier {tier!r}"
+            raise ConfigError(f"{where} ({known})")
         return self
 
-    def settings_for(self, name: str) -> Any:
-        from pipeline_canary.canaries import registry
+    @property
+    def catalogue(self) -> Catalogue:
+        """The canaries of this configuration: the built-in ones and those of its canary files."""
+        if self._catalogue is None:
+            from pipeline_canary.catalogue import Catalogue
 
-        return registry.get(name).parse_settings(self.checkpoints.get(name, {}))
+            self._catalogue = Catalogue.load(self.canaries.paths)
+        return self._catalogue
+
+    def settings_for(self, name: str) -> Any:
+        return self.catalogue.get(name).parse_settings(self.checkpoints.get(name, {}))
+
+    def tier_of(self, name: str) -> str:
+        """The tier a checkpoint runs in: ``[checkpoints.NAME] tier``, else the canary's own."""
+        return self.catalogue.get(name).tier_for(self.settings_for(name))
+
+    def names_in_tier(self, tier: str) -> list[str]:
+        return [c.name for c in self.catalogue.all() if self.tier_of(c.name) == tier]
+
+    def guarded_tables(self) -> tuple[str, ...]:
+        """Tables every query must filter on game_date: the pipeline's, and those canary files declare."""
+        tables = list(self.pipeline.partitioned_tables())
+        for canary in self.catalogue.files():
+            tables += [str(t) for t in canary.guarded_tables(self.pipeline, self.settings_for(canary.name))]
+        return tuple(dict.fromkeys(tables))
 
 
 def find_config_path(explicit: str | Path | None, env: Mapping[str, str] | None = None) -> Path | None:
@@ -229,8 +288,9 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         data = _read_toml(found)
     from_env = _apply_env(data, env)
     base = found.resolve().parent if found is not None else Path.cwd()
+    catalogue = _catalogue(data, base, where, from_env)
     try:
-        config = CanaryConfig.model_validate({**data, "source": found})
+        config = CanaryConfig.model_validate({**data, "source": found}, context={"catalogue": catalogue})
     except ValidationError as exc:
         raise ConfigError(_describe(exc, where, from_env)) from None
     except ConfigError as exc:  # a checkpoint's settings: the message names the dotted key
@@ -238,6 +298,21 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         origin = "".join(f" (from environment variable {var})" for var in named)
         raise type(exc)(f"{where}: {exc}{origin}") from None
     return _resolve_paths(config, base)
+
+
+def _catalogue(data: dict[str, Any], base: Path, where: str, from_env: Mapping[str, str]) -> Catalogue:
+    """The built-in canaries and the canary files of ``[canaries] paths`` (relative to ``base``)."""
+    from pipeline_canary.catalogue import Catalogue
+
+    section = data.get("canaries", {})
+    try:
+        paths = CanariesConfig.model_validate(section if isinstance(section, dict) else {"paths": section}).paths
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, where, from_env, "canaries")) from None
+    try:
+        return Catalogue.load(tuple(p if p.is_absolute() else base / p for p in paths))
+    except ConfigError as exc:
+        raise type(exc)(f"{where}: {exc}") from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -310,10 +385,10 @@ def _coerce(value: str) -> Any:
     return value
 
 
-def _describe(exc: ValidationError, where: str, from_env: Mapping[str, str]) -> str:
+def _describe(exc: ValidationError, where: str, from_env: Mapping[str, str], section: str = "") -> str:
     lines = [f"invalid configuration in {where}:"]
     for error in exc.errors():
-        loc = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        loc = ".".join(str(p) for p in (section, *error["loc"]) if p != "") or "(top level)"
         origin = f" (from environment variable {from_env[loc]})" if loc in from_env else ""
         if error["type"] == "extra_forbidden":
             lines.append(f"  unknown key '{loc}'{origin} (check the spelling; see README for the keys)")
@@ -339,4 +414,7 @@ def _resolve_paths(config: CanaryConfig, base: Path) -> CanaryConfig:
     pipe = config.pipeline.model_copy(update={"worker_contract": contract})
     gxc = config.gx.model_copy(update={"project_dir": fix(config.gx.project_dir)})
     state = config.state.model_copy(update={"path": fix(config.state.path)})
-    return config.model_copy(update={"warehouse": wh, "pipeline": pipe, "gx": gxc, "state": state})
+    canaries = config.canaries.model_copy(update={"paths": tuple(p for p in map(fix, config.canaries.paths) if p)})
+    return config.model_copy(
+        update={"warehouse": wh, "pipeline": pipe, "gx": gxc, "state": state, "canaries": canaries}
+    )

@@ -35,16 +35,15 @@ from pipeline_canary.canaries.base import (
     register,
 )
 from pipeline_canary.config_types import Bounded
+from pipeline_canary.game_calendar import Game, GameType
 from pipeline_canary.results import Threshold
 
 log = logging.getLogger(__name__)
 
-# The schedule table is written append-then-merge and keeps duplicate rows for one game, and the
-# reference view on top of it does not deduplicate (pipeline facts 1a, 1b). A game is one
-# (game_id, game_date), its row picked like the pipeline's v_nbac_schedule_latest: the highest
-# game_status wins. The reference view exposes no processed_at, so rows of equal status (the same
-# game in the columns read here) are ordered by their tricodes only to be deterministic.
-# schedule_rows counts the rows the schedule holds for the game; more than one is a duplicate.
+# The day's games come from the run's game calendar (pipeline_canary.game_calendar): a game is one
+# (game_id, game_date) with status 1-3, its row picked like the pipeline's v_nbac_schedule_latest
+# (the highest game_status wins), with the number of rows the schedule holds for it (more than one
+# is a duplicate) and its tip (game_date_est).
 #
 # Predictions as of @now (facts 1c): only rows written by then count, and is_active means "the newest
 # row of its (game_id, player_lookup, system_id)". A row written by @now and replaced after @now was
@@ -63,43 +62,15 @@ keys AS (
   GROUP BY game_id, player_lookup, system_id
 )"""
 
+# Active predictions per game (the predictions' game_id is YYYYMMDD_AWAY_HOME: the calendar's game key).
 GAMES_SQL = (
-    """
-WITH ranked AS (
-  SELECT
-    game_id, game_date, away_team_tricode, home_team_tricode, game_status, game_date_est,
-    COUNT(*) OVER (PARTITION BY game_id, game_date) AS schedule_rows,
-    MIN(game_status) OVER (PARTITION BY game_id, game_date) AS lowest_status,
-    ROW_NUMBER() OVER (
-      PARTITION BY game_id, game_date
-      ORDER BY game_status DESC, away_team_tricode, home_team_tricode
-    ) AS pick
-  FROM {schedule}
-  WHERE game_date = @as_of
-    AND game_status IN (1, 2, 3)
-    AND (@include_playoffs OR game_id NOT LIKE '004%')
-),
-games AS (
-  SELECT
-    CONCAT(FORMAT_DATE('%Y%m%d', game_date), '_', away_team_tricode, '_', home_team_tricode) AS game_key,
-    game_id, away_team_tricode, home_team_tricode, game_status, game_date_est, schedule_rows, lowest_status
-  FROM ranked
-  WHERE pick = 1
-),"""
+    "\nWITH"
     + _KEYS_CTE
-    + """,
-active AS (
-  SELECT game_id, COUNT(*) AS active_predictions, COUNT(DISTINCT system_id) AS models
-  FROM keys
-  WHERE active_today AND first_written <= @now
-  GROUP BY game_id
-)
-SELECT g.game_key, g.game_id AS schedule_game_id, g.away_team_tricode, g.home_team_tricode,
-       g.game_status, g.game_date_est AS tip_at, g.schedule_rows, g.lowest_status,
-       COALESCE(a.active_predictions, 0) AS active_predictions, COALESCE(a.models, 0) AS models
-FROM games AS g
-LEFT JOIN active AS a ON a.game_id = g.game_key
-ORDER BY g.game_key, g.game_id
+    + """
+SELECT game_id, COUNT(*) AS active_predictions, COUNT(DISTINCT system_id) AS models
+FROM keys
+WHERE active_today AND first_written <= @now
+GROUP BY game_id
 """
 )
 
@@ -116,6 +87,9 @@ SELECT
 FROM keys
 """
 )
+
+
+NOT_PLAYOFFS: tuple[GameType, ...] = ("preseason", "regular", "all_star", "other")  # include_playoffs = false
 
 
 class PredictionGapSettings(Settings):
@@ -157,12 +131,14 @@ class PredictionGap(Canary):
         "predictions_table": ("game_date", "game_id", "is_active", "system_id", "player_lookup", "created_at"),
     }
     headline = Headline(("active_predictions",), "Active predictions per game day", "predictions")
+    uses_calendar = True  # the day's games and their tips
     title = "Prediction gap"
     description = (
         "Games are scheduled for the day but the prediction workers wrote no active predictions: "
         "the exports and best bets for the day will be empty."
     )
     severity = "critical"
+    tier = "critical"  # the pipeline runs phase5_prediction_gap in its critical tier
     runbook = (
         "Check the prediction coordinator's batch for the date (Firestore prediction_batches), the "
         "worker logs for write errors (schema mismatch, quota) and the quality gate's blocked-player "
@@ -188,17 +164,20 @@ class PredictionGap(Canary):
 
     def queries(self, ctx: CheckContext, settings: Any) -> list[Query]:
         return [
-            Query(GAMES_SQL, {"as_of": ctx.as_of, "now": ctx.now, "include_playoffs": settings.include_playoffs}),
+            Query(GAMES_SQL, {"as_of": ctx.as_of, "now": ctx.now}),
             Query(TOTALS_SQL, {"as_of": ctx.as_of, "now": ctx.now}),
         ]
 
     def collect(self, ctx: CheckContext, settings: Any) -> Observation:
         games_q, totals_q = self.queries(ctx, settings)
-        games = ctx.query(games_q.template, **games_q.params).records()
-        if not games:
+        types: tuple[GameType, ...] | None = None if settings.include_playoffs else NOT_PLAYOFFS
+        scheduled = ctx.calendar().games_on(ctx.as_of, types)
+        if not scheduled:
             return Observation(
                 metrics={}, skip_reason=f"no games scheduled on {ctx.as_of.isoformat()}: nothing to predict"
             )
+        active = {str(r["game_id"]): r for r in ctx.query(games_q.template, **games_q.params).records()}
+        games = [_game(g, active.get(g.key)) for g in sorted(scheduled, key=lambda g: (g.key, g.game_id))]
         timezone = ctx.pipeline.timezone
         day_due = local_deadline(ctx.as_of, settings.due_time, timezone)
         games = [with_deadline(g, day_due, settings.lead) for g in games]
@@ -215,20 +194,20 @@ class PredictionGap(Canary):
                 due_at=first_due,
             )
         totals = ctx.query(totals_q.template, **totals_q.params).one()
-        active = int(totals["active_predictions"] or 0)
+        total_active = int(totals["active_predictions"] or 0)
         due = [g for g in games if g["due_at"] <= ctx.now]
         pending = [g for g in games if g["due_at"] > ctx.now]
         uncovered = [g for g in due if int(g["active_predictions"]) == 0]
         duplicated = duplicate_schedule_rows(games)
         extra_rows = sum(d["duplicate_rows"] for d in duplicated)
-        gap = 1 if active == 0 else 0
+        gap = 1 if total_active == 0 else 0
         metrics: dict[str, float | None] = {
             "games": len(games),
             "games_due": len(due),
             "games_pending": len(pending),
             "schedule_rows": len(games) + extra_rows,
             "duplicate_schedule_rows": extra_rows,
-            "active_predictions": active,
+            "active_predictions": total_active,
             "inactive_predictions": int(totals["inactive_predictions"] or 0),
             "rows_written_after_now": int(totals["rows_written_after_now"] or 0),
             "players": int(totals["players"] or 0),
@@ -241,7 +220,7 @@ class PredictionGap(Canary):
         elif uncovered:
             summary = f"{len(uncovered)} of {len(due)} games due have no active predictions"
         else:
-            summary = f"{active} active predictions across all {len(due)} games due"
+            summary = f"{total_active} active predictions across all {len(due)} games due"
         if pending and not gap:
             next_due = min(g["due_at"] for g in pending)
             summary += f"; {len(pending)} not due yet (next by {describe(next_due, timezone, ctx.as_of)})"
@@ -259,6 +238,22 @@ class PredictionGap(Canary):
             },
             summary=summary,
         )
+
+
+def _game(game: Game, active: dict[str, Any] | None) -> dict[str, Any]:
+    """A scheduled game with its active predictions, as the evidence shows it."""
+    return {
+        "game_key": game.key,
+        "schedule_game_id": game.game_id,
+        "away_team_tricode": game.away,
+        "home_team_tricode": game.home,
+        "game_status": game.status,
+        "tip_at": game.tip_at,
+        "schedule_rows": game.schedule_rows,
+        "lowest_status": game.lowest_status,
+        "active_predictions": int(active["active_predictions"]) if active else 0,
+        "models": int(active["models"]) if active else 0,
+    }
 
 
 def with_deadline(game: dict[str, Any], day_due: dt.datetime, lead: dt.timedelta) -> dict[str, Any]:

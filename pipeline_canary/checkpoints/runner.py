@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pipeline_canary.canaries import CheckContext, Observation, registry
+from pipeline_canary.canaries import CheckContext, Observation
 from pipeline_canary.errors import CanaryError, WarehouseError
+from pipeline_canary.game_calendar import RunCalendar
 from pipeline_canary.results import CheckpointResult, RunResult
 
 if TYPE_CHECKING:
@@ -140,7 +141,7 @@ def collect(canary: Canary, settings: Any, ctx: CheckContext) -> Collected:
     started = time.perf_counter()
     observation, error = None, None
     try:
-        observation = canary.collect(ctx, settings)
+        observation = canary.observe(ctx, settings)
     except WarehouseError as exc:
         error = str(exc)
     except CanaryError as exc:
@@ -184,13 +185,16 @@ def _collect_all(
     """
     try:
         unreachable = _unreachable(warehouse)
+        calendar = RunCalendar()  # built by the first canary that needs it, shared by all
         for canary, settings in planned:
             if stop.is_set():
                 break
             if unreachable:  # one answer for all: do not wait out a timeout per checkpoint
                 arrived.put(Collected(canary, settings, None, unreachable, 0.0, None))
                 continue
-            ctx = CheckContext(warehouse=warehouse, pipeline=config.pipeline, as_of=as_of, now=now)
+            ctx = CheckContext(
+                warehouse=warehouse, pipeline=config.pipeline, as_of=as_of, now=now, calendar_source=calendar
+            )
             arrived.put(collect(canary, settings, ctx))
     except BaseException as exc:
         arrived.put(exc)
@@ -218,7 +222,7 @@ def run_checkpoints(
     from pipeline_canary.checkpoints.validate import validate
 
     started = time.perf_counter()
-    canaries = registry.select(names)
+    canaries = config.catalogue.select(names)
     clock = resolve_clock(config.pipeline.timezone, as_of, now)
     as_of, now = clock.as_of, clock.now
     run_id = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
@@ -304,8 +308,12 @@ def estimate(
     now: dt.datetime | None = None,
     warehouse: Warehouse | None = None,
 ) -> list[Estimate]:
-    """Bytes each checkpoint's SQL would scan (BigQuery dry runs); nothing is run or billed."""
-    canaries = registry.select(names)
+    """Bytes each checkpoint's SQL would scan (BigQuery dry runs); nothing is run or billed.
+
+    The game calendar's statement, which every canary that needs the calendar shares, is estimated
+    once, as ``game_calendar``.
+    """
+    canaries = config.catalogue.select(names)
     clock = resolve_clock(config.pipeline.timezone, as_of, now)
     as_of, now = clock.as_of, clock.now
     own = warehouse is None
@@ -315,6 +323,8 @@ def estimate(
         warehouse = connect_pipeline(config)
     estimates = []
     try:
+        if any(c.uses_calendar for c in canaries):
+            estimates.append(_estimate_calendar(config, warehouse, as_of, now))
         for canary in canaries:
             ctx = CheckContext(warehouse=warehouse, pipeline=config.pipeline, as_of=as_of, now=now)
             queries = canary.queries(ctx, config.settings_for(canary.name))
@@ -332,3 +342,15 @@ def estimate(
         if own:
             warehouse.close()
     return estimates
+
+
+def _estimate_calendar(config: CanaryConfig, warehouse: Warehouse, as_of: dt.date, now: dt.datetime) -> Estimate:
+    from pipeline_canary.game_calendar import CALENDAR_SQL, LOOKBACK_DAYS
+
+    ctx = CheckContext(warehouse=warehouse, pipeline=config.pipeline, as_of=as_of, now=now)
+    params = {"calendar_start": as_of - dt.timedelta(days=LOOKBACK_DAYS), "as_of": as_of}
+    try:
+        scanned = warehouse.dry_run(ctx.sql(CALENDAR_SQL), params)
+    except CanaryError as exc:
+        return Estimate("game_calendar", 1, None, str(exc))
+    return Estimate("game_calendar", 1, scanned)
