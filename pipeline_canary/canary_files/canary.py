@@ -215,6 +215,10 @@ class FileCanary(Canary):
         tables = {p: ctx.warehouse.table_sql(ref) for p, ref in self.table_refs(ctx.pipeline, settings).items()}
         return render(template, tables).replace("{", "{{").replace("}", "}}")
 
+    def statement_sql(self, ctx: CheckContext, settings: FileSettings, template: str) -> str:
+        """The SQL one of the file's statements sends (BigQuery dialect, tables filled in)."""
+        return ctx.sql(self._render(ctx, settings, template))
+
     def queries(self, ctx: CheckContext, settings: Any) -> list[Query]:
         compiled = self.compiled()
         params = self.run_params(ctx, settings)

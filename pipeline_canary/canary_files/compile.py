@@ -28,6 +28,8 @@ def compile_canary(canary: FileCanary) -> CompiledCanary:
     statements: list[tuple[str, Compiled]] = []
     used_tables: set[str] = set()
     owner: dict[str, int] = {}
+    for text in [s.sql for s in spec.statements] + [e.sql for e in spec.evidence]:
+        used_tables |= _placeholders(text)
     for i, statement in enumerate(spec.statements):
         name = statement.name or (f"statement_{i + 1}" if len(spec.statements) > 1 else "metrics")
         try:
@@ -35,7 +37,6 @@ def compile_canary(canary: FileCanary) -> CompiledCanary:
         except SQLProblem as exc:
             problems.append(canary.problem(("statements", i, "sql"), str(exc)))
             continue
-        used_tables |= _placeholders(statement.sql)
         for column in compiled.columns:
             if column in owner:
                 problems.append(
@@ -54,7 +55,6 @@ def compile_canary(canary: FileCanary) -> CompiledCanary:
         except SQLProblem as exc:
             problems.append(canary.problem(("evidence", i, "sql"), str(exc)))
             continue
-        used_tables |= _placeholders(item.sql)
         evidence.append((item, compiled))
     for name in sorted(tables - used_tables):
         problems.append(canary.problem(("tables", name), f"{{{name}}} is declared but no statement reads it"))
@@ -111,9 +111,12 @@ def _text_problems(canary: FileCanary, key: tuple[str, ...], text: str, names: s
 
 
 def _placeholders(template: str) -> set[str]:
-    from pipeline_canary.canary_files.sql import placeholders
+    from pipeline_canary.canary_files.sql import SQLProblem, placeholders
 
-    return placeholders(template)
+    try:
+        return placeholders(template)
+    except SQLProblem:  # reported with the statement
+        return set()
 
 
 def _needs_limit(sql: str) -> None:

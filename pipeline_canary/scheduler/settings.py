@@ -105,7 +105,7 @@ class ScheduleConfig(Section):
             raise ValueError(
                 f"[schedule.severity.{level}] was replaced by tiers: write [schedule.tiers.{tier}] with the same "
                 "trigger (a canary's tier is in `canary list`; critical canaries are tier critical, warning ones "
-                "routine) and set [checkpoints.NAME] tier = \"...\" to move one"
+                'routine) and set [checkpoints.NAME] tier = "..." to move one'
             )
         for tier in self.tiers:
             if not _TIER.fullmatch(tier):
