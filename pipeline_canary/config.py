@@ -17,9 +17,18 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from pipeline_canary.alerting.settings import AlertingConfig, MetricsConfig
 from pipeline_canary.config_messages import SettingsError, describe, fix_for, problems
@@ -28,6 +37,9 @@ from pipeline_canary.errors import ConfigError
 from pipeline_canary.evidence import EvidenceConfig
 from pipeline_canary.scheduler.settings import ScheduleConfig
 from pipeline_canary.warehouse.base import TableRef, validate_identifier
+
+if TYPE_CHECKING:
+    from pipeline_canary.catalogue import Catalogue
 
 DEFAULT_CONFIG_NAME = "canary.toml"
 DEFAULT_DEMO_DIR = "canary-demo"
@@ -94,6 +106,29 @@ class PipelineConfig(Section):
     staging_dataset: str = "nba_predictions"
     staging_prefix: str = "_staging_"
     worker_contract: Path | None = None
+    # Each game's tip time (for prediction_gap's per-game lead, via the game calendar): this column of
+    # the schedule table, or of tip_table (with game_id and game_date), e.g. "nba_raw.nbac_schedule" where
+    # the reference view lacks it. Without one, tips are unknown and only due_by applies (and says so).
+    tip_column: str = "game_date_est"
+    tip_table: str | None = None
+
+    @field_validator("tip_column")
+    @classmethod
+    def _tip_column(cls, value: str) -> str:
+        try:
+            return validate_identifier(value, "column name")
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("tip_table")
+    @classmethod
+    def _tip_table(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                TableRef.parse(value)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -179,6 +214,17 @@ class StateConfig(Section):
         return self
 
 
+class CanariesConfig(Section):
+    """``[canaries]``: where the user's canary files are (folders of ``*.toml``, one canary per file)."""
+
+    paths: tuple[Path, ...] = ()
+
+    @field_validator("paths", mode="before")
+    @classmethod
+    def _one_path(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str | Path) else value  # CANARY_CANARIES__PATHS=canaries
+
+
 class CanaryConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
@@ -191,22 +237,58 @@ class CanaryConfig(BaseModel):
     metrics: MetricsConfig = MetricsConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     evidence: EvidenceConfig = EvidenceConfig()
+    canaries: CanariesConfig = CanariesConfig()
     checkpoints: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: Path | None = None
+    _catalogue: Catalogue | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
-    def _known_checkpoints(self) -> CanaryConfig:
-        from pipeline_canary.canaries import registry
+    def _known_checkpoints(self, info: ValidationInfo) -> CanaryConfig:
+        from pipeline_canary.catalogue import Catalogue
 
+        catalogue = (info.context or {}).get("catalogue") or Catalogue.load(self.canaries.paths)
+        self._catalogue = catalogue
         for name, values in self.checkpoints.items():
-            canary = registry.get(name)  # raises UnknownCheckpointError naming the choices
+            canary = catalogue.get(name)  # raises UnknownCheckpointError naming the choices
             canary.parse_settings(values)
+        tiers = self.schedule.tier_names()
+        for canary in catalogue.all():
+            tier = self.tier_of(canary.name)
+            if tier in tiers:
+                continue
+            known = f"known tiers: {', '.join(tiers)}; add [schedule.tiers.{tier}] to declare it"
+            if self.checkpoints.get(canary.name, {}).get("tier") is not None:
+                raise ConfigError(f"checkpoints.{canary.name}.tier: unknown tier {tier!r} ({known})")
+            problem = getattr(canary, "problem", None)
+            where = problem(("tier",), f"unknown tier {tier!r}") if problem else f"{canary.name}: tier {tier!r}"
+            raise ConfigError(f"{where} ({known})")
         return self
 
-    def settings_for(self, name: str) -> Any:
-        from pipeline_canary.canaries import registry
+    @property
+    def catalogue(self) -> Catalogue:
+        """The canaries of this configuration: the built-in ones and those of its canary files."""
+        if self._catalogue is None:
+            from pipeline_canary.catalogue import Catalogue
 
-        return registry.get(name).parse_settings(self.checkpoints.get(name, {}))
+            self._catalogue = Catalogue.load(self.canaries.paths)
+        return self._catalogue
+
+    def settings_for(self, name: str) -> Any:
+        return self.catalogue.get(name).parse_settings(self.checkpoints.get(name, {}))
+
+    def tier_of(self, name: str) -> str:
+        """The tier a checkpoint runs in: ``[checkpoints.NAME] tier``, else the canary's own."""
+        return self.catalogue.get(name).tier_for(self.settings_for(name))
+
+    def names_in_tier(self, tier: str) -> list[str]:
+        return [c.name for c in self.catalogue.all() if self.tier_of(c.name) == tier]
+
+    def guarded_tables(self) -> tuple[str, ...]:
+        """Tables every query must filter on game_date: the pipeline's, and those canary files declare."""
+        tables = list(self.pipeline.partitioned_tables())
+        for canary in self.catalogue.files():
+            tables += [str(t) for t in canary.guarded_tables(self.pipeline, self.settings_for(canary.name))]
+        return tuple(dict.fromkeys(tables))
 
 
 def find_config_path(explicit: str | Path | None, env: Mapping[str, str] | None = None) -> Path | None:
@@ -242,8 +324,9 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     from_env = _apply_env(data, env)
     base = found.resolve().parent if found is not None else Path.cwd()
     where = str(found) if found is not None else None
+    catalogue = _catalogue(data, base, where, in_file, from_env)
     try:
-        config = CanaryConfig.model_validate({**data, "source": found})
+        config = CanaryConfig.model_validate({**data, "source": found}, context={"catalogue": catalogue})
     except ValidationError as exc:
         found_problems = problems(exc, CanaryConfig)
         raise ConfigError(
@@ -278,6 +361,24 @@ def _mentions(data: Any, name: str) -> bool:
                 return True
             stack.extend(node.values())
     return False
+
+
+def _catalogue(
+    data: dict[str, Any], base: Path, where: str | None, in_file: Mapping[str, Any], from_env: Mapping[str, str]
+) -> Catalogue:
+    """The built-in canaries and the canary files of ``[canaries] paths`` (relative to ``base``)."""
+    from pipeline_canary.catalogue import Catalogue
+
+    section = data.get("canaries", {})
+    try:
+        paths = CanariesConfig.model_validate(section if isinstance(section, dict) else {"paths": section}).paths
+    except ValidationError as exc:
+        found = problems(exc, CanariesConfig, ("canaries",))
+        raise ConfigError(describe(found, where, in_file, from_env), fix_for(found, where, in_file, from_env)) from None
+    try:
+        return Catalogue.load(tuple(p if p.is_absolute() else base / p for p in paths))
+    except ConfigError as exc:
+        raise type(exc)(f"{where or 'built-in defaults'}: {exc}", exc.fix) from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -378,4 +479,7 @@ def _resolve_paths(config: CanaryConfig, base: Path) -> CanaryConfig:
     pipe = config.pipeline.model_copy(update={"worker_contract": contract})
     gxc = config.gx.model_copy(update={"project_dir": fix(config.gx.project_dir)})
     state = config.state.model_copy(update={"path": fix(config.state.path)})
-    return config.model_copy(update={"warehouse": wh, "pipeline": pipe, "gx": gxc, "state": state})
+    canaries = config.canaries.model_copy(update={"paths": tuple(p for p in map(fix, config.canaries.paths) if p)})
+    return config.model_copy(
+        update={"warehouse": wh, "pipeline": pipe, "gx": gxc, "state": state, "canaries": canaries}
+    )

@@ -97,7 +97,7 @@ def _sections() -> list[tuple[str, type[BaseModel]]]:
         if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
     ]
     sections.append(("schedule.checkpoints.feature_contamination", CheckpointSchedule))
-    sections.append(("schedule.severity.warning", CheckpointSchedule))
+    sections.append(("schedule.tiers.routine", CheckpointSchedule))
     sections += [(f"checkpoints.{c.name}", c.settings_model) for c in registry.all()]
     return sections
 

@@ -72,8 +72,8 @@ def enqueue_run(config: CanaryConfig, result: RunResult, *, state: SQLiteState |
     queued = 0
     with state.transaction() as conn:
         for cp in result.checkpoints:
-            info = blocks.CanaryInfo.lookup(cp.name)
-            game_date = result.as_of if _about_game_day(cp.name) else None
+            info = blocks.CanaryInfo.lookup(cp.name, config.catalogue)
+            game_date = result.as_of if _about_game_day(config, cp.name) else None
             newest = result.live and incidents.is_newest(conn, cp.name, result.now)
             current = incidents.current_incidents(conn, cp.name, game_date) if game_date else {}
             if newest:  # date-less: canary_blind, state checks, and incidents from before game dates
@@ -85,7 +85,7 @@ def enqueue_run(config: CanaryConfig, result: RunResult, *, state: SQLiteState |
                 cp,
                 now=result.now,
                 policy=policy,
-                severity=settings.severity_for(cp.name, _canary_severity(cp.name)),
+                severity=settings.severity_for(cp.name, _canary_severity(config, cp.name)),
                 channel=settings.channel_for(cp.name),
                 game_date=game_date,
                 warn_checks=settings.warn_checks(cp.name, [c.name for c in cp.checks]),
@@ -164,22 +164,20 @@ def _with_parent(incident: Incident, outbox_id: int) -> Incident:
     return replace(incident, parent_outbox_id=outbox_id)
 
 
-def _canary_severity(name: str) -> str:
-    from pipeline_canary.canaries import registry
+def _canary_severity(config: CanaryConfig, name: str) -> str:
     from pipeline_canary.errors import UnknownCheckpointError
 
     try:
-        return registry.get(name).severity
+        return config.catalogue.get(name).severity
     except UnknownCheckpointError:
         return "warning"
 
 
-def _about_game_day(name: str) -> bool:
-    from pipeline_canary.canaries import registry
+def _about_game_day(config: CanaryConfig, name: str) -> bool:
     from pipeline_canary.errors import UnknownCheckpointError
 
     try:
-        return registry.get(name).about_game_day
+        return config.catalogue.get(name).about_game_day
     except UnknownCheckpointError:
         return False
 

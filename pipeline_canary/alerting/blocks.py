@@ -11,11 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from pipeline_canary.alerting.incidents import BLIND, Incident
 from pipeline_canary.results import CheckpointResult
+
+if TYPE_CHECKING:
+    from pipeline_canary.catalogue import Catalogue
 
 SECTION_LIMIT = 2900  # Slack rejects section text of 3,000 characters or more
 HEADER_LIMIT = 150
@@ -33,12 +36,15 @@ class CanaryInfo:
     runbook: str
 
     @classmethod
-    def lookup(cls, checkpoint: str) -> CanaryInfo:
-        from pipeline_canary.canaries import registry
+    def lookup(cls, checkpoint: str, catalogue: Catalogue | None = None) -> CanaryInfo:
+        """From the configuration's catalogue (canary files too); without one, the built-in canaries."""
         from pipeline_canary.errors import UnknownCheckpointError
 
+        source: Any = catalogue
+        if source is None:
+            from pipeline_canary.canaries import registry as source
         try:
-            canary = registry.get(checkpoint)
+            canary = source.get(checkpoint)
         except UnknownCheckpointError:
             return cls(title=checkpoint, description="", runbook="")
         return cls(title=canary.title, description=canary.description, runbook=canary.runbook)

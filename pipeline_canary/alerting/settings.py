@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from pipeline_canary.config_types import Bounded, Section
 from pipeline_canary.errors import ConfigError, UnknownCheckpointError
@@ -119,13 +119,15 @@ class AlertingConfig(Section):
         return value
 
     @model_validator(mode="after")
-    def _known_checkpoints(self) -> AlertingConfig:
+    def _known_checkpoints(self, info: ValidationInfo) -> AlertingConfig:
         if self.checkpoints:
-            from pipeline_canary.canaries import registry
+            catalogue: Any = (info.context or {}).get("catalogue")  # the configuration's canaries (files too)
+            if catalogue is None:
+                from pipeline_canary.canaries import registry as catalogue
 
             for name, override in self.checkpoints.items():
                 try:
-                    canary = registry.get(name)
+                    canary = catalogue.get(name)
                 except UnknownCheckpointError as exc:
                     raise UnknownCheckpointError(f"alerting.checkpoints.{name}: {exc}") from None
                 if override.checks:

@@ -22,14 +22,20 @@ from pipeline_canary.results import EvidenceTable, Threshold
 
 if TYPE_CHECKING:
     from pipeline_canary.config import PipelineConfig
+    from pipeline_canary.game_calendar import GameCalendar, RunCalendar
     from pipeline_canary.warehouse.base import QueryResult, Warehouse
+
+DEFAULT_TIER = "routine"
 
 
 class Settings(Section):
     """Per-checkpoint settings; subclasses add fields. Unknown keys are errors, booleans strict.
 
     Numbers are ``Annotated[..., Bounded(lo, hi)]`` (pipeline_canary.config_types): finite, in range.
+    ``tier`` overrides the canary's own tier (``[schedule.tiers]``, ``canary run --tier``).
     """
+
+    tier: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,17 @@ class CheckContext:
     now: dt.datetime
     bytes_processed: int = 0
     queries: list[str] = field(default_factory=list)
+    # The run's game calendar, shared by its canaries (built by the first that asks); None: this
+    # context builds its own.
+    calendar_source: RunCalendar | None = None
+
+    def calendar(self) -> GameCalendar:
+        """The game calendar as of this run's date (pipeline_canary.game_calendar)."""
+        if self.calendar_source is None:
+            from pipeline_canary.game_calendar import RunCalendar
+
+            self.calendar_source = RunCalendar()
+        return self.calendar_source.get(self)
 
     def tables(self) -> dict[str, str]:
         """Placeholder -> quoted BigQuery identifier for the configured pipeline tables."""
@@ -146,6 +163,35 @@ class Canary(ABC):
     about_game_day: ClassVar[bool] = True
     runbook: ClassVar[str]
     settings_model: ClassVar[type[Settings]] = Settings
+    # The scheduling tier ([schedule.tiers.NAME], `canary run --tier`); [checkpoints.NAME] tier overrides.
+    tier: ClassVar[str] = DEFAULT_TIER
+    # When the canary runs by the game calendar (pipeline_canary.game_calendar): out of these rules
+    # it is skipped with the reason, before any of its SQL is sent.
+    run_on: ClassVar[tuple[str, ...]] = ("always",)
+    skip_on: ClassVar[tuple[str, ...]] = ()
+    source: ClassVar[str] = "built-in"  # where the canary is defined, for `canary list`
+
+    @property
+    def uses_calendar(self) -> bool:
+        """Whether a run of this canary reads the game calendar (its rules, or its own logic)."""
+        return tuple(self.run_on) != ("always",) or bool(self.skip_on)
+
+    def tier_for(self, settings: Any) -> str:
+        """The tier this canary runs in with ``settings`` (its own unless overridden)."""
+        return getattr(settings, "tier", None) or self.tier
+
+    def calendar_rule(self) -> str:
+        """The calendar rules in words, for listings: ``game_days; skip on breaks``."""
+        rule = ", ".join(self.run_on)
+        return f"{rule}; skip on {', '.join(self.skip_on)}" if self.skip_on else rule
+
+    def observe(self, ctx: CheckContext, settings: Any) -> Observation:
+        """The calendar's rules first (out of them: skipped with the reason), then :meth:`collect`."""
+        if tuple(self.run_on) != ("always",) or self.skip_on:
+            reason = ctx.calendar().skip_reason(self.run_on, self.skip_on)
+            if reason is not None:
+                return Observation(metrics={}, skip_reason=reason)
+        return self.collect(ctx, settings)
 
     def parse_settings(self, values: Mapping[str, Any]) -> Any:
         try:

@@ -8,7 +8,7 @@ rows for one game (append-then-merge writes; the reference view passes them thro
 
 Deadlines: the pipeline writes a day's predictions in runs during that day (8 AM, 1 PM, 4 PM ET), so
 predictions are due by ``due_by`` (local time in the pipeline's timezone) and each game by
-``lead_hours`` before its tip (``game_date_est``; the source is configurable, see ``_tips``), whichever
+``lead_hours`` before its tip (from the game calendar: ``[pipeline] tip_column``, see ``_tips``), whichever
 comes first for the day. Without tip times only ``due_by`` applies, and the result says so. Before the
 day's deadline the checkpoint is *pending* (a skip with the due time); after it, games whose own
 deadline has not passed are listed as pending in the evidence and not judged yet. Only predictions
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import field_validator
 
 from pipeline_canary.canaries._deadlines import as_utc, describe, describe_lead, local_deadline, parse_local_time
-from pipeline_canary.canaries._tips import TipSource, setup_note, tip_source
+from pipeline_canary.canaries._tips import setup_note
 from pipeline_canary.canaries.base import (
     Canary,
     CheckContext,
@@ -39,9 +39,8 @@ from pipeline_canary.canaries.base import (
     register,
 )
 from pipeline_canary.config_types import Bounded
-from pipeline_canary.errors import ConfigError
+from pipeline_canary.game_calendar import Game, GameType
 from pipeline_canary.results import Threshold
-from pipeline_canary.warehouse.base import TableRef, validate_identifier
 
 if TYPE_CHECKING:
     from pipeline_canary.config import PipelineConfig
@@ -49,12 +48,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The schedule table is written append-then-merge and keeps duplicate rows for one game, and the
-# reference view on top of it does not deduplicate (pipeline facts 1a, 1b). A game is one
-# (game_id, game_date), its row picked like the pipeline's v_nbac_schedule_latest: the highest
-# game_status wins. The reference view exposes no processed_at, so rows of equal status (the same
-# game in the columns read here) are ordered by their tricodes only to be deterministic.
-# schedule_rows counts the rows the schedule holds for the game; more than one is a duplicate.
+# The day's games come from the run's game calendar (pipeline_canary.game_calendar): a game is one
+# (game_id, game_date) with status 1-3, its row picked like the pipeline's v_nbac_schedule_latest
+# (the highest game_status wins), with the number of rows the schedule holds for it (more than one
+# is a duplicate) and its tip ([pipeline] tip_column / tip_table; None without one, and the calendar says why).
 #
 # Predictions as of @now (facts 1c): only rows written by then count, and is_active means "the newest
 # row of its (game_id, player_lookup, system_id)". A row written by @now and replaced after @now was
@@ -73,63 +70,18 @@ keys AS (
   GROUP BY game_id, player_lookup, system_id
 )"""
 
-_GAMES_TEMPLATE = (
-    """
-WITH ranked AS (
-  SELECT
-    game_id, game_date, away_team_tricode, home_team_tricode, game_status, <schedule_tip> AS tip_at,
-    COUNT(*) OVER (PARTITION BY game_id, game_date) AS schedule_rows,
-    MIN(game_status) OVER (PARTITION BY game_id, game_date) AS lowest_status,
-    ROW_NUMBER() OVER (
-      PARTITION BY game_id, game_date
-      ORDER BY game_status DESC, away_team_tricode, home_team_tricode
-    ) AS pick
-  FROM {schedule}
-  WHERE game_date = @as_of
-    AND game_status IN (1, 2, 3)
-    AND (@include_playoffs OR game_id NOT LIKE '004%')
-),<tips_cte>
-games AS (
-  SELECT
-    CONCAT(FORMAT_DATE('%Y%m%d', r.game_date), '_', r.away_team_tricode, '_', r.home_team_tricode) AS game_key,
-    r.game_id, r.away_team_tricode, r.home_team_tricode, r.game_status, <games_tip> AS tip_at,
-    r.schedule_rows, r.lowest_status
-  FROM ranked AS r<tips_join>
-  WHERE r.pick = 1
-),"""
+# Active predictions per game (the predictions' game_id is YYYYMMDD_AWAY_HOME: the calendar's game key).
+GAMES_SQL = (
+    "\nWITH"
     + _KEYS_CTE
-    + """,
-active AS (
-  SELECT game_id, COUNT(*) AS active_predictions, COUNT(DISTINCT system_id) AS models
-  FROM keys
-  WHERE active_today AND first_written <= @now
-  GROUP BY game_id
-)
-SELECT g.game_key, g.game_id AS schedule_game_id, g.away_team_tricode, g.home_team_tricode,
-       g.game_status, g.tip_at, g.schedule_rows, g.lowest_status,
-       COALESCE(a.active_predictions, 0) AS active_predictions, COALESCE(a.models, 0) AS models
-FROM games AS g
-LEFT JOIN active AS a ON a.game_id = g.game_key
-ORDER BY g.game_key, g.game_id
+    + """
+SELECT game_id, COUNT(*) AS active_predictions, COUNT(DISTINCT system_id) AS models
+FROM keys
+WHERE active_today AND first_written <= @now
+GROUP BY game_id
 """
 )
 
-
-def games_sql(tips: TipSource) -> str:
-    """The games query reading tip times from ``tips`` (identifiers in it are validated and quoted)."""
-    parts = {
-        "<schedule_tip>": tips.schedule_tip,
-        "<tips_cte>": tips.tips_cte,
-        "<games_tip>": tips.games_tip,
-        "<tips_join>": tips.tips_join,
-    }
-    sql = _GAMES_TEMPLATE
-    for marker, fragment in parts.items():
-        sql = sql.replace(marker, fragment)
-    return sql
-
-
-GAMES_SQL = games_sql(TipSource())  # without tip times: the columns it reads are all in ``reads``
 
 TOTALS_SQL = (
     "\nWITH"
@@ -146,6 +98,9 @@ FROM keys
 )
 
 
+NOT_PLAYOFFS: tuple[GameType, ...] = ("preseason", "regular", "all_star", "other")  # include_playoffs = false
+
+
 class PredictionGapSettings(Settings):
     include_playoffs: bool = False
     # Predictions are due by this local time (pipeline timezone) on the game day: the FIRST run is at
@@ -153,33 +108,12 @@ class PredictionGapSettings(Settings):
     due_by: str = "10:00"
     # ... and each game by this long before its tip, if that is earlier.
     lead_hours: Annotated[float, Bounded(0, 24, unit="h")] = 2.0
-    # The tip time: this column of the schedule table, or of tip_table (with game_id and game_date), e.g.
-    # "nba_raw.nbac_schedule" where the reference view lacks it. Without one only due_by applies (and says so).
-    tip_column: str = "game_date_est"
-    tip_table: str | None = None
+    # (The tip times come from the game calendar: [pipeline] tip_column / tip_table.)
 
     @field_validator("due_by")
     @classmethod
     def _local_time(cls, value: str) -> str:
         parse_local_time(value)
-        return value
-
-    @field_validator("tip_column")
-    @classmethod
-    def _column(cls, value: str) -> str:
-        try:
-            return validate_identifier(value, "column name")
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
-
-    @field_validator("tip_table")
-    @classmethod
-    def _table(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                TableRef.parse(value)
-            except ConfigError as exc:
-                raise ValueError(str(exc)) from None
         return value
 
     @property
@@ -202,16 +136,18 @@ class PredictionGap(Canary):
             "game_status",
             "away_team_tricode",
             "home_team_tricode",
-        ),  # and the tip time, from the schedule or tip_table: checked by setup_notes
+        ),  # and the game calendar's tip time ([pipeline] tip_column / tip_table): checked by setup_notes
         "predictions_table": ("game_date", "game_id", "is_active", "system_id", "player_lookup", "created_at"),
     }
     headline = Headline(("active_predictions",), "Active predictions per game day", "predictions")
+    uses_calendar = True  # the day's games and their tips
     title = "Prediction gap"
     description = (
         "Games are scheduled for the day but the prediction workers wrote no active predictions: "
         "the exports and best bets for the day will be empty."
     )
     severity = "critical"
+    tier = "critical"  # the pipeline runs phase5_prediction_gap in its critical tier
     runbook = (
         "Check the prediction coordinator's batch for the date (Firestore prediction_batches), the "
         "worker logs for write errors (schema mismatch, quota) and the quality gate's blocked-player "
@@ -247,26 +183,28 @@ class PredictionGap(Canary):
         return f"{game}: {count} active prediction{'' if count == 1 else 's'}"
 
     def queries(self, ctx: CheckContext, settings: Any) -> list[Query]:
-        return self._queries(ctx, settings, tip_source(ctx.warehouse, ctx.pipeline, settings))
-
-    def _queries(self, ctx: CheckContext, settings: Any, tips: TipSource) -> list[Query]:
-        params = {"as_of": ctx.as_of, "now": ctx.now, "include_playoffs": settings.include_playoffs}
-        return [Query(games_sql(tips), params), Query(TOTALS_SQL, {"as_of": ctx.as_of, "now": ctx.now})]
+        return [
+            Query(GAMES_SQL, {"as_of": ctx.as_of, "now": ctx.now}),
+            Query(TOTALS_SQL, {"as_of": ctx.as_of, "now": ctx.now}),
+        ]
 
     def setup_notes(self, warehouse: Warehouse, pipeline: PipelineConfig, settings: Any) -> list[SetupNote]:
         level, detail, fix = setup_note(warehouse, pipeline, settings)
         return [SetupNote("prediction_gap tip times", level, detail, fix)]
 
     def collect(self, ctx: CheckContext, settings: Any) -> Observation:
-        tips = tip_source(ctx.warehouse, ctx.pipeline, settings)
-        if tips.missing:
-            log.info("prediction_gap %s: %s", ctx.as_of, tips.note)
-        games_q, totals_q = self._queries(ctx, settings, tips)
-        games = ctx.query(games_q.template, **games_q.params).records()
-        if not games:
+        games_q, totals_q = self.queries(ctx, settings)
+        types: tuple[GameType, ...] | None = None if settings.include_playoffs else NOT_PLAYOFFS
+        calendar = ctx.calendar()
+        missing = calendar.tips_missing
+        note = f"per-game lead not applied: {missing}" if missing else ""
+        scheduled = calendar.games_on(ctx.as_of, types)
+        if not scheduled:
             return Observation(
                 metrics={}, skip_reason=f"no games scheduled on {ctx.as_of.isoformat()}: nothing to predict"
             )
+        active = {str(r["game_id"]): r for r in ctx.query(games_q.template, **games_q.params).records()}
+        games = [_game(g, active.get(g.key)) for g in sorted(scheduled, key=lambda g: (g.key, g.game_id))]
         timezone = ctx.pipeline.timezone
         day_due = local_deadline(ctx.as_of, settings.due_time, timezone)
         games = [with_deadline(g, day_due, settings.lead) for g in games]
@@ -276,28 +214,28 @@ class PredictionGap(Canary):
             reason = f"predictions due by {describe(first_due, timezone, ctx.as_of)}"
             if first_due < day_due:
                 reason += f", {describe_lead(settings.lead)} before the first tip ({first['game_key']})"
-            reason += f"; checked again then{'; ' + tips.note if tips.missing else ''}"
+            reason += f"; checked again then{'; ' + note if missing else ''}"
             return Observation(
                 metrics={},
-                evidence={"games_pending": [_evidence(g) for g in games], **_deadline_evidence(tips)},
+                evidence={"games_pending": [_evidence(g) for g in games], **_deadline_evidence(missing)},
                 skip_reason=reason,
                 due_at=first_due,
             )
         totals = ctx.query(totals_q.template, **totals_q.params).one()
-        active = int(totals["active_predictions"] or 0)
+        total_active = int(totals["active_predictions"] or 0)
         due = [g for g in games if g["due_at"] <= ctx.now]
         pending = [g for g in games if g["due_at"] > ctx.now]
         uncovered = [g for g in due if int(g["active_predictions"]) == 0]
         duplicated = duplicate_schedule_rows(games)
         extra_rows = sum(d["duplicate_rows"] for d in duplicated)
-        gap = 1 if active == 0 else 0
+        gap = 1 if total_active == 0 else 0
         metrics: dict[str, float | None] = {
             "games": len(games),
             "games_due": len(due),
             "games_pending": len(pending),
             "schedule_rows": len(games) + extra_rows,
             "duplicate_schedule_rows": extra_rows,
-            "active_predictions": active,
+            "active_predictions": total_active,
             "inactive_predictions": int(totals["inactive_predictions"] or 0),
             "rows_written_after_now": int(totals["rows_written_after_now"] or 0),
             "players": int(totals["players"] or 0),
@@ -310,7 +248,7 @@ class PredictionGap(Canary):
         elif uncovered:
             summary = f"{len(uncovered)} of {len(due)} games due have no active predictions"
         else:
-            summary = f"{active} active predictions across all {len(due)} games due"
+            summary = f"{total_active} active predictions across all {len(due)} games due"
         if pending and not gap:
             next_due = min(g["due_at"] for g in pending)
             summary += f"; {len(pending)} not due yet (next by {describe(next_due, timezone, ctx.as_of)})"
@@ -318,8 +256,8 @@ class PredictionGap(Canary):
             ids = ", ".join(str(d["schedule_game_id"]) for d in duplicated)
             summary += f" ({extra_rows} duplicate schedule row{'s' if extra_rows != 1 else ''} not counted: {ids})"
             log.info("prediction_gap %s: %d duplicate schedule rows (%s)", ctx.as_of, extra_rows, ids)
-        if tips.missing:
-            summary += f"; {tips.note}"
+        if missing:
+            summary += f"; {note}"
         return Observation(
             metrics=metrics,
             evidence={
@@ -327,10 +265,26 @@ class PredictionGap(Canary):
                 "games_without_predictions": [_evidence(g) for g in uncovered],
                 "games_pending": [_evidence(g) for g in pending],
                 "duplicate_schedule_rows": duplicated,
-                **_deadline_evidence(tips),
+                **_deadline_evidence(missing),
             },
             summary=summary,
         )
+
+
+def _game(game: Game, active: dict[str, Any] | None) -> dict[str, Any]:
+    """A scheduled game with its active predictions, as the evidence shows it."""
+    return {
+        "game_key": game.key,
+        "schedule_game_id": game.game_id,
+        "away_team_tricode": game.away,
+        "home_team_tricode": game.home,
+        "game_status": game.status,
+        "tip_at": game.tip_at,
+        "schedule_rows": game.schedule_rows,
+        "lowest_status": game.lowest_status,
+        "active_predictions": int(active["active_predictions"]) if active else 0,
+        "models": int(active["models"]) if active else 0,
+    }
 
 
 def with_deadline(game: dict[str, Any], day_due: dt.datetime, lead: dt.timedelta) -> dict[str, Any]:
@@ -351,9 +305,9 @@ def _hhmm(value: Any) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "unknown"
 
 
-def _deadline_evidence(tips: TipSource) -> dict[str, list[dict[str, Any]]]:
-    """Evidence that the per-game lead was not applied, and why (nothing when it was)."""
-    return {"deadline": [{"per_game_lead": "not applied", "reason": tips.missing}]} if tips.missing else {}
+def _deadline_evidence(missing: str | None) -> dict[str, list[dict[str, Any]]]:
+    """Evidence that the per-game lead was not applied, and why (``missing``; nothing when it was)."""
+    return {"deadline": [{"per_game_lead": "not applied", "reason": missing}]} if missing else {}
 
 
 def _evidence(game: dict[str, Any]) -> dict[str, Any]:

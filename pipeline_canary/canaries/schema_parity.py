@@ -33,6 +33,7 @@ class SchemaParity(Canary):
         "accepts; otherwise every prediction write fails."
     )
     severity = "critical"
+    tier = "critical"  # a failed write loses predictions: checked as often as prediction_gap
     runbook = (
         "Run the ALTER TABLE statements in the evidence (or roll back the worker deploy), then confirm "
         "with `canary schema-gate`. Add the gate to the worker's deploy pipeline (examples/ci/)."

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pipeline_canary.canaries import CheckContext, Observation, registry
+from pipeline_canary.canaries import CheckContext, Observation
 from pipeline_canary.checkpoints.pool import Pool
 from pipeline_canary.errors import CanaryError, WarehouseError
+from pipeline_canary.game_calendar import RunCalendar
 from pipeline_canary.results import CheckpointResult, RunResult
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ def collect(canary: Canary, settings: Any, ctx: CheckContext) -> Collected:
     started = time.perf_counter()
     observation, error = None, None
     try:
-        observation = canary.collect(ctx, settings)
+        observation = canary.observe(ctx, settings)
     except WarehouseError as exc:
         error = str(exc)
     except CanaryError as exc:
@@ -163,7 +164,7 @@ def run_checkpoints(
     from pipeline_canary.checkpoints.validate import validate
 
     started = time.perf_counter()
-    canaries = registry.select(names)
+    canaries = config.catalogue.select(names)
     clock = resolve_clock(config.pipeline.timezone, as_of, now)
     as_of, now = clock.as_of, clock.now
     run_id = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
@@ -171,6 +172,7 @@ def run_checkpoints(
     planned = [(canary, config.settings_for(canary.name)) for canary in canaries]
     warehouse, own = _connected(config, warehouse)
     ping = threading.Lock()
+    calendar = RunCalendar()  # built by the first canary that needs it, shared by all
 
     @functools.cache
     def unreachable() -> str | None:
@@ -181,7 +183,9 @@ def run_checkpoints(
             reason = unreachable()
         if reason:
             return Collected(canary, settings, None, reason, 0.0, None)
-        ctx = CheckContext(warehouse=warehouse, pipeline=config.pipeline, as_of=as_of, now=now)
+        ctx = CheckContext(
+            warehouse=warehouse, pipeline=config.pipeline, as_of=as_of, now=now, calendar_source=calendar
+        )
         return collect(canary, settings, ctx)
 
     jobs = [functools.partial(job, canary, settings) for canary, settings in planned]
@@ -250,11 +254,19 @@ def estimate(
     now: dt.datetime | None = None,
     warehouse: Warehouse | None = None,
 ) -> list[Estimate]:
-    """Bytes each checkpoint's SQL would scan (BigQuery dry runs, in the run's pool); nothing is run or billed."""
+    """Bytes each checkpoint's SQL would scan (BigQuery dry runs, in the run's pool); nothing is run or billed.
+
+    The game calendar's statement, which every canary that needs the calendar shares, is estimated
+    once, as ``game_calendar``.
+    """
+    canaries = config.catalogue.select(names)
     clock = resolve_clock(config.pipeline.timezone, as_of, now)
-    planned = [(canary, config.settings_for(canary.name)) for canary in registry.select(names)]
+    planned = [(canary, config.settings_for(canary.name)) for canary in canaries]
     warehouse, own = _connected(config, warehouse)
-    jobs = [
+    jobs: list[Callable[[], Estimate]] = []
+    if any(c.uses_calendar for c in canaries):
+        jobs.append(functools.partial(_estimate_calendar, config, warehouse, clock.as_of, clock.now))
+    jobs += [
         functools.partial(
             _estimate,
             canary,
@@ -265,3 +277,17 @@ def estimate(
     ]
     with Pool(jobs, config.warehouse.max_concurrent_queries, warehouse, own=own) as pool:
         return [value for _, value in sorted(pool.arrivals(), key=lambda arrived: arrived[0])]
+
+
+def _estimate_calendar(config: CanaryConfig, warehouse: Warehouse, as_of: dt.date, now: dt.datetime) -> Estimate:
+    from pipeline_canary.canaries._tips import tip_source
+    from pipeline_canary.game_calendar import LOOKBACK_DAYS, calendar_sql
+
+    ctx = CheckContext(warehouse=warehouse, pipeline=config.pipeline, as_of=as_of, now=now)
+    params = {"calendar_start": as_of - dt.timedelta(days=LOOKBACK_DAYS), "as_of": as_of}
+    try:
+        sql = calendar_sql(tip_source(warehouse, config.pipeline))
+        scanned = warehouse.dry_run(ctx.sql(sql), params)
+    except CanaryError as exc:
+        return Estimate("game_calendar", 1, None, str(exc))
+    return Estimate("game_calendar", 1, scanned)

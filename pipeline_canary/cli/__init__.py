@@ -44,6 +44,7 @@ COMMANDS: dict[str, str] = {
     "alerts": "pipeline_canary.cli.alerts:alerts",
     "serve": "pipeline_canary.cli.serve:serve",
     "staging": "pipeline_canary.cli.staging:staging",
+    "canaries": "pipeline_canary.cli.canaries:canaries",
 }
 
 
@@ -111,7 +112,9 @@ Examples:
   canary demo                          seed the demo warehouse, run everything, build Data Docs
   canary run prediction_gap --as-of 2026-02-08
   canary run --json > result.json
+  canary run --tier critical
   canary list
+  canary canaries new games_final      write a canary file; `canary canaries check` lints them
 
 \b
 Exit codes: 0 passed (warnings allowed) · 1 a check failed · 2 usage or configuration error ·

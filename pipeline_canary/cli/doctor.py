@@ -35,13 +35,13 @@ from pipeline_canary.redaction import redact
 
 if TYPE_CHECKING:
     from pipeline_canary.config import CanaryConfig
-    from pipeline_canary.warehouse.base import Warehouse
+    from pipeline_canary.warehouse.base import TableRef, Warehouse
 
 
-# The columns the checkpoints' SQL reads, per configured table (prediction_gap,
+# The columns the built-in checkpoints' SQL reads, per configured table (prediction_gap,
 # feature_contamination); tests/bigquery/test_doctor.py checks this against the canaries' SQL.
 def required_columns() -> dict[str, tuple[str, ...]]:
-    """Columns the checkpoints read, per configured table key: each canary declares its own ``reads``."""
+    """Columns the built-in checkpoints read, per configured table key: each canary declares its ``reads``."""
     from pipeline_canary.canaries import registry
 
     merged: dict[str, list[str]] = {}
@@ -52,7 +52,45 @@ def required_columns() -> dict[str, tuple[str, ...]]:
     return {key: tuple(columns) for key, columns in merged.items()}
 
 
-REQUIRED_COLUMNS = required_columns()
+@dataclass
+class NeededTable:
+    """A table some checkpoint reads, the columns they read, and where it is configured (for the fix)."""
+
+    ref: TableRef
+    columns: list[str]
+    origin: str  # "pipeline.schedule_table", or "canaries/x.toml [tables.gamebook]"
+    key: str | None = None  # the [pipeline] key, for a configured table
+
+
+def required_tables(config: CanaryConfig) -> list[NeededTable]:
+    """Every table the configuration's checkpoints read (built-in and file canaries, the game calendar)."""
+    from pipeline_canary.canary_files import FileCanary
+    from pipeline_canary.game_calendar import READS
+
+    pipeline = config.pipeline
+    needed: dict[str, NeededTable] = {}
+
+    def add(ref: TableRef, columns: tuple[str, ...] | list[str], origin: str, key: str | None = None) -> None:
+        entry = needed.setdefault(str(ref), NeededTable(ref, [], origin, key))
+        entry.columns += [c for c in columns if c not in entry.columns]
+
+    canaries = config.catalogue.all()
+    if any(c.uses_calendar for c in canaries):
+        add(pipeline.table("schedule_table"), READS, "pipeline.schedule_table", "schedule_table")
+    for canary in canaries:
+        if isinstance(canary, FileCanary):
+            refs = canary.table_refs(pipeline, config.settings_for(canary.name))
+            for placeholder, table in canary.table_specs.items():
+                configured = table.table if "." not in table.table else None
+                origin = f"pipeline.{configured}" if configured else f"{canary.path} [tables.{placeholder}]"
+                add(refs[placeholder], table.columns, origin, configured)
+            continue
+        for key, columns in canary.reads.items():
+            add(pipeline.table(key), columns, f"pipeline.{key}", key)
+    return list(needed.values())
+
+
+REQUIRED_COLUMNS = required_columns()  # the built-in canaries' (tests compare it with their SQL)
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DOCTOR_TIMEOUT_S = 10.0
@@ -138,8 +176,8 @@ class Doctor:
                     "make the warehouse reachable (the 'warehouse reachable' fix), then run `canary doctor` again",
                 )
                 return self.findings
-            for key, columns in REQUIRED_COLUMNS.items():
-                self._table(warehouse, key, columns)
+            for table in required_tables(self.config):
+                self._table(warehouse, table)
             self._staging(warehouse)
             self._creation_times(warehouse)
             self._canary_notes(warehouse)
@@ -274,10 +312,9 @@ class Doctor:
             ),
         )
 
-    def _table(self, warehouse: Warehouse, key: str, needed: tuple[str, ...]) -> None:
-        pipeline = self.config.pipeline
-        ref = pipeline.table(key)
-        fields = self.call(f"table {ref}", lambda: warehouse.columns(ref), lambda exc: _table_fix(exc, key, ref))
+    def _table(self, warehouse: Warehouse, table: NeededTable) -> None:
+        ref, needed, origin = table.ref, table.columns, table.origin
+        fields = self.call(f"table {ref}", lambda: warehouse.columns(ref), lambda exc: _table_fix(exc, table))
         if fields is None:
             return
         have = {f.name for f in fields}
@@ -287,13 +324,13 @@ class Doctor:
                 f"table {ref}",
                 False,
                 f"{ref} lacks column(s) the checkpoints read: {', '.join(missing)}",
-                f"point pipeline.{key} at the right table, or add the column(s) (ALTER TABLE {ref} ADD COLUMN ...)",
+                f"point {origin} at the right table, or add the column(s) (ALTER TABLE {ref} ADD COLUMN ...)",
             )
             return
         self.add(f"table {ref}", True, f"{len(fields)} columns, including all {len(needed)} the checkpoints read")
         self.attempt(
             f"query {ref}",
-            lambda: _probe_query(warehouse, warehouse.table_sql(ref), self._today()),
+            lambda: _probe_query(warehouse, warehouse.table_sql(ref), self._today(), dated="game_date" in have),
             lambda exc: (
                 "grant roles/bigquery.jobUser on the project and roles/bigquery.dataViewer on the dataset"
                 if isinstance(exc, PermissionDeniedError)
@@ -322,10 +359,8 @@ class Doctor:
 
     def _canary_notes(self, warehouse: Warehouse) -> None:
         """What each canary says about its own set-up (e.g. prediction_gap without tip times)."""
-        from pipeline_canary.canaries import registry
-
         pipeline = self.config.pipeline
-        for canary in registry.all():
+        for canary in self.config.catalogue.all():
             settings = self.config.settings_for(canary.name)
             notes = self.call(
                 canary.name, partial(canary.setup_notes, warehouse, pipeline, settings), lambda exc: "see above"
@@ -348,10 +383,13 @@ class Doctor:
         )
 
 
-def _probe_query(warehouse: Warehouse, ref_sql: str, day: dt.date) -> str:
-    """A read of one partition that costs nothing: a dry run on BigQuery, LIMIT 0 elsewhere."""
+def _probe_query(warehouse: Warehouse, ref_sql: str, day: dt.date, *, dated: bool = True) -> str:
+    """A read of one partition (``dated``: the table has game_date) that costs nothing: a dry run on
+    BigQuery, a count of one day elsewhere; a table without game_date is read for one row."""
     sql = f"SELECT COUNT(*) AS n FROM {ref_sql} WHERE game_date = @day"
     params: dict[str, Any] = {"day": day}
+    if not dated:
+        sql, params = f"SELECT 1 AS n FROM {ref_sql} LIMIT 1", {}
     estimated = warehouse.dry_run(sql, params)  # None: this backend cannot estimate (DuckDB)
     if estimated is not None:
         return f"dry run ok (jobs.create and read permissions; {estimated} bytes estimated)"
@@ -359,12 +397,12 @@ def _probe_query(warehouse: Warehouse, ref_sql: str, day: dt.date) -> str:
     return "query ok"
 
 
-def _table_fix(exc: CanaryError, key: str, ref: object) -> str:
+def _table_fix(exc: CanaryError, table: NeededTable) -> str:
     if isinstance(exc, TableNotFoundError):
-        return f"set pipeline.{key} to the table's dataset.table name (now {ref}), or create the table"
+        return f"set {table.origin} to the table's dataset.table name (now {table.ref}), or create the table"
     if isinstance(exc, PermissionDeniedError):
         return "grant roles/bigquery.dataViewer on the dataset (bigquery.tables.get, bigquery.tables.getData)"
-    return _query_fix(exc, None, ref)
+    return _query_fix(exc, None, table.ref)
 
 
 def _query_fix(exc: CanaryError, timeout_s: float | None, ref: object) -> str:

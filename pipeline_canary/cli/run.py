@@ -75,10 +75,12 @@ def parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 
 @click.command(
-    epilog="\b\nExamples:\n  canary run\n  canary run prediction_gap schema_parity --as-of 2026-02-08 --json"
+    epilog="\b\nExamples:\n  canary run\n  canary run prediction_gap schema_parity --as-of 2026-02-08 --json\n"
+    "  canary run --tier critical"
 )
 @click.argument("checkpoints", nargs=-1)
 @config_option
+@click.option("--tier", default=None, help="Run the checkpoints of one tier ([schedule.tiers], `canary list`).")
 @click.option("--as-of", callback=parse_date, help="Game date to check (default: today in the pipeline's timezone).")
 @click.option("--now", callback=parse_now, help="Override the run's clock (ISO timestamp; for replays).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
@@ -96,6 +98,7 @@ def parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 def run(
     checkpoints: tuple[str, ...],
     config_path: str | None,
+    tier: str | None,
     as_of: dt.date | None,
     now: dt.datetime | None,
     as_json: bool,
@@ -104,18 +107,31 @@ def run(
     force_alert: bool,
     dry_run: bool,
 ) -> int:
-    """Run checkpoints (all of them when none are named) and report the results."""
-    from pipeline_canary.canaries import registry
+    """Run checkpoints (all of them when none are named, or those of one --tier) and report the results."""
     from pipeline_canary.config import load_config
     from pipeline_canary.session import execute
 
     if no_alert and force_alert:
         raise click.UsageError("--alert and --no-alert contradict each other; pass one of them")
+    if tier is not None and checkpoints:
+        raise click.UsageError("name checkpoints or give --tier, not both")
     config = load_config(config_path)
 
     checkpoints = tuple(dict.fromkeys(checkpoints))  # a name given twice runs once
     for name in checkpoints:
-        registry.get(name)  # unknown names are a usage error before anything runs
+        config.catalogue.get(name)  # unknown names are a usage error before anything runs
+    if tier is not None:
+        if tier not in config.schedule.tier_names():
+            raise click.BadParameter(
+                f"unknown tier {tier!r}; known tiers: {', '.join(config.schedule.tier_names())}", param_hint="--tier"
+            )
+        checkpoints = tuple(config.names_in_tier(tier))
+        if not checkpoints:
+            click.echo(f"no checkpoints in tier {tier!r}: nothing to run", err=True)
+            if as_json:
+                print_json({"outcome": "skipped", "reason": f"no checkpoints in tier {tier!r}"})
+            return int(ExitCode.OK)
+    config.catalogue.compile(checkpoints or None)  # canary files' SQL: bad SQL is exit 2 before anything runs
     if dry_run:
         return _dry_run(config, list(checkpoints) or None, as_of, now, as_json)
     from pipeline_canary.state.gcs_lock import StateBusyError
@@ -167,19 +183,21 @@ def _dry_run(
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_checkpoints(config_path: str | None, as_json: bool) -> int:
-    """List the checkpoints, their checks and thresholds (as configured)."""
-    from pipeline_canary.canaries import registry
+    """List the checkpoints: tier, calendar rule, checks and thresholds (as configured), and where each is defined."""
     from pipeline_canary.config import load_config
 
     config = load_config(config_path)
-    rows = []
-    for canary in registry.all():
+    rows: list[dict[str, Any]] = []
+    for canary in config.catalogue.all():
         settings = config.settings_for(canary.name)
         rows.append(
             {
                 "name": canary.name,
                 "title": canary.title,
                 "severity": canary.severity,
+                "tier": canary.tier_for(settings),
+                "calendar": {"run_on": list(canary.run_on), "skip_on": list(canary.skip_on)},
+                "source": canary.source,
                 "description": canary.description,
                 "checks": [
                     {"name": c.name, "metric": c.metric, "threshold": c.threshold.to_dict()}
@@ -190,9 +208,12 @@ def list_checkpoints(config_path: str | None, as_json: bool) -> int:
     if as_json:
         print_json(rows)
         return 0
-    for row in rows:
-        click.echo(f"{row['name']}  [{row['severity']}]  {row['title']}")
+    for row, canary in zip(rows, config.catalogue.all(), strict=True):
+        calendar = canary.calendar_rule()
+        click.echo(f"{row['name']}  [{row['severity']} · tier {row['tier']} · {calendar}]  {row['title']}")
         click.echo(f"    {row['description']}")
+        if row["source"] != "built-in":
+            click.echo(f"    defined in {row['source']}")
         for check in canary_checks(row):
             click.echo(f"    · {check}")
     return 0

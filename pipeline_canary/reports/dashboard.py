@@ -61,7 +61,6 @@ def build_site(
     ``now`` anchors the 30-day window and retention; by default it is the newest run's time, so a
     replayed or paused history is never emptied by the wall clock.
     """
-    from pipeline_canary.canaries import registry
     from pipeline_canary.reports import _queries, data
     from pipeline_canary.state import open_state
     from pipeline_canary.state.history import apply_retention, latest_run_time
@@ -77,7 +76,7 @@ def build_site(
         _sync_tree(gx_site, root / "local_site")
     views = [
         data.checkpoint_view(state, c, config.settings_for(c.name), anchor=anchor, gx_site=gx_site.resolve())
-        for c in registry.all()
+        for c in config.catalogue.all()
     ]
     incidents, incidents_note = data.incidents(state, config)
     episodes = sorted((e for v in views for e in v.episodes), key=lambda e: e.opened_at, reverse=True)

@@ -1,7 +1,9 @@
-"""The long-lived service: APScheduler runs each checkpoint on its own trigger, one run at a time.
+"""The long-lived service: APScheduler runs one job per tier (and per checkpoint scheduled on its
+own), one run at a time.
 
 Every run goes through :func:`pipeline_canary.session.execute` (the shared file lock with a manual
-``canary run``, then the sinks), one checkpoint per run. Single flight has three layers: APScheduler
+``canary run``, then the sinks): a tier's job runs every checkpoint of the tier in one run
+(``[schedule.tiers]``, pipeline_canary.scheduler.settings). Single flight has three layers: APScheduler
 (``max_instances=1``, ``coalesce``, a misfire grace time), one run slot in this process, and the
 session's lock across processes.
 
@@ -53,6 +55,19 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+@dataclass(frozen=True)
+class Job:
+    """One scheduled job: the checkpoints it runs together, on one trigger with one timeout."""
+
+    id: str  # "tier:NAME", or the checkpoint's name for one scheduled on its own
+    names: tuple[str, ...]
+    schedule: ResolvedSchedule
+    period_s: float
+
+    def describe(self) -> str:
+        return self.id if self.names == (self.id,) else f"{self.id} ({len(self.names)} checkpoints)"
+
+
 @dataclass
 class CheckpointState:
     """What ``/status`` and ``/readyz`` know about one checkpoint."""
@@ -61,6 +76,8 @@ class CheckpointState:
     severity: str
     schedule: ResolvedSchedule
     period_s: float
+    tier: str = ""
+    job: str = ""
     running_since: dt.datetime | None = None
     last_outcome: str | None = None
     last_message: str = ""
@@ -86,14 +103,12 @@ class Service:
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
 
-        from pipeline_canary.canaries import registry
-
         self.config = config
         self.settings = settings or config.schedule
         self.tz = ZoneInfo(self.settings.timezone or config.pipeline.timezone)
         self._clock, self._as_of = clock, as_of
         self.connect_warehouse = connect or functools.partial(
-            default_connect, partitioned_tables=config.pipeline.partitioned_tables()
+            default_connect, partitioned_tables=config.guarded_tables()
         )
         self._slot = threading.Lock()
         self._stopping = threading.Event()
@@ -102,15 +117,15 @@ class Service:
         self._guard = threading.Lock()
         self.started_mono = time.monotonic()
         self.warehouse_health = WarehouseMonitor(self._ping_warehouse)
+        self.jobs = self._plan_jobs()
         self.states: dict[str, CheckpointState] = {}
-        for canary in registry.all():
-            resolved = self.settings.for_checkpoint(canary.name, canary.severity)
-            if resolved.enabled:
-                period = period_s(self._trigger(resolved))
-                self.states[canary.name] = CheckpointState(canary.name, canary.severity, resolved, period)
+        for job in self.jobs.values():
+            for name in job.names:
+                severity, tier = config.catalogue.get(name).severity, config.tier_of(name)
+                self.states[name] = CheckpointState(name, severity, job.schedule, job.period_s, tier, job.id)
         self.scheduler = BackgroundScheduler(
             timezone=self.tz,
-            executors={"default": ThreadPoolExecutor(max_workers=max(1, len(self.states)))},
+            executors={"default": ThreadPoolExecutor(max_workers=max(1, len(self.jobs)))},
             job_defaults={
                 "max_instances": 1,
                 "coalesce": True,
@@ -124,15 +139,38 @@ class Service:
         self._load_history()
         self.started_mono = time.monotonic()
         first = dt.datetime.now(self.tz) if self.settings.run_on_start else None
-        for name, state in self.states.items():
+        for job in self.jobs.values():
             kwargs: dict[str, Any] = {"next_run_time": first} if first is not None else {}
             self.scheduler.add_job(
-                self.run_checkpoint, self._trigger(state.schedule), args=[name], id=name, name=name, **kwargs
+                self.run_job, self._trigger(job.schedule), args=[job.id], id=job.id, name=job.id, **kwargs
             )
         self.scheduler.start()
         self.warehouse_health.check()  # /readyz knows the warehouse from the start
         self.warehouse_health.start()
-        log.info("scheduler started", extra={"checkpoints": {n: s.schedule.describe() for n, s in self.states.items()}})
+        log.info(
+            "scheduler started",
+            extra={"jobs": {j.id: f"{j.schedule.describe()}: {', '.join(j.names)}" for j in self.jobs.values()}},
+        )
+
+    def _plan_jobs(self) -> dict[str, Job]:
+        """One job per tier with checkpoints in it, and one per checkpoint with a schedule of its own."""
+        by_tier: dict[str, list[str]] = {}
+        own: list[Job] = []
+        for canary in self.config.catalogue.all():
+            tier = self.config.tier_of(canary.name)
+            if not self.settings.own_job(canary.name):
+                by_tier.setdefault(tier, []).append(canary.name)
+                continue
+            resolved = self.settings.for_checkpoint(canary.name, tier)
+            if resolved.enabled:
+                own.append(Job(canary.name, (canary.name,), resolved, period_s(self._trigger(resolved))))
+        jobs = {}
+        for tier in self.settings.tier_names() + tuple(t for t in by_tier if t not in self.settings.tier_names()):
+            resolved = self.settings.for_tier(tier)
+            if by_tier.get(tier) and resolved.enabled:
+                period = period_s(self._trigger(resolved))
+                jobs[resolved.name] = Job(resolved.name, tuple(by_tier[tier]), resolved, period)
+        return {**jobs, **{j.id: j for j in own}}
 
     @property
     def running(self) -> bool:
@@ -162,15 +200,24 @@ class Service:
         return delivered
 
     # -- one run ---------------------------------------------------------------------------
+    def run_job(self, job_id: str) -> RunResult | None:
+        """Run one job's checkpoints now (the scheduled job); None if it did not run (stopping, lock busy)."""
+        return self._run_now(self.jobs[job_id])
+
     def run_checkpoint(self, name: str) -> RunResult | None:
-        """Run one checkpoint now (the scheduled job); None if it did not run (stopping, lock busy)."""
+        """Run one checkpoint now, with its job's timeout; None if it did not run (stopping, lock busy)."""
+        state = self.states[name]
+        return self._run_now(Job(name, (name,), state.schedule, state.period_s))
+
+    def _run_now(self, job: Job) -> RunResult | None:
         if not self._acquire_slot():
-            log.warning("run of %s not started: %s", name, "shutting down" if self._stopping.is_set() else "busy")
+            what = "shutting down" if self._stopping.is_set() else "busy"
+            log.warning("run of %s not started: %s", job.describe(), what)
             return None
         try:
             if self._stopping.is_set():
                 return None
-            return self._run(name)
+            return self._run(job)
         finally:
             self._slot.release()
 
@@ -183,11 +230,11 @@ class Service:
                 return False
         return False
 
-    def _run(self, name: str) -> RunResult | None:
+    def _run(self, job: Job) -> RunResult | None:
         from pipeline_canary.session import execute
 
-        state = self.states[name]
-        timeout = state.schedule.timeout_s
+        states = [self.states[n] for n in job.names]
+        timeout = job.schedule.timeout_s
         warehouse = CancellableWarehouse(self.connect_warehouse(self.config.warehouse))
         now = self._clock() if self._clock else _utcnow()
         box: dict[str, Any] = {}
@@ -195,7 +242,7 @@ class Service:
         def work() -> None:
             try:
                 box["result"] = execute(
-                    self.config, [name], as_of=self._as_of, now=now, warehouse=warehouse,
+                    self.config, list(job.names), as_of=self._as_of, now=now, warehouse=warehouse,
                     lock_timeout_s=self.settings.lock_wait_s,
                 )  # fmt: skip
             except BaseException as exc:
@@ -204,11 +251,12 @@ class Service:
                 warehouse.close()
                 close_thread_state(self.config)
 
-        worker = threading.Thread(target=work, name=f"canary-run-{name}", daemon=True)
+        worker = threading.Thread(target=work, name=f"canary-run-{job.id}", daemon=True)
         started = time.monotonic()
-        state.running_since = _utcnow()
+        for state in states:
+            state.running_since = _utcnow()
         with self._guard:
-            self._active[name] = warehouse
+            self._active[job.id] = warehouse
         try:
             worker.start()
             lock_deadline = started + self.settings.lock_wait_s + 5
@@ -216,37 +264,41 @@ class Service:
                 pass
             worker.join(timeout)
             if worker.is_alive():
-                warehouse.cancel(f"checkpoint {name} timed out after {timeout:g}s and was cut off")
+                what = f"checkpoint {job.id}" if job.names == (job.id,) else f"run of {job.describe()}"
+                warehouse.cancel(f"{what} timed out after {timeout:g}s and was cut off")
                 worker.join(CANCEL_GRACE_S)
         finally:
             with self._guard:
-                self._active.pop(name, None)
-            state.running_since = None
+                self._active.pop(job.id, None)
+            for state in states:
+                state.running_since = None
         result: RunResult | None = box.get("result")
         if result is None:
             error = box.get("error")
             if isinstance(error, LockTimeoutError):
-                log.warning("run of %s not started: %s", name, error, extra={"checkpoint": name})
+                log.warning("run of %s not started: %s", job.describe(), error, extra={"job": job.id})
                 return None
-            reason = warehouse.reason or f"run of {name} crashed: {type(error).__name__}: {error}"
+            reason = warehouse.reason or f"run of {job.describe()} crashed: {type(error).__name__}: {error}"
             if error is not None:
-                log.error("run of %s crashed", name, exc_info=error, extra={"checkpoint": name})
-            result = self._record_errored(name, reason, now, time.monotonic() - started)
-        self._finished(state, result)
+                log.error("run of %s crashed", job.describe(), exc_info=error, extra={"job": job.id})
+            result = self._record_errored(job, reason, now, time.monotonic() - started)
+        for state in states:
+            self._finished(state, result)
         return result
 
-    def _record_errored(self, name: str, reason: str, now: dt.datetime, duration_s: float) -> RunResult:
+    def _record_errored(self, job: Job, reason: str, now: dt.datetime, duration_s: float) -> RunResult:
         """A run that produced no result of its own: record ``errored`` through the session's sinks."""
         from pipeline_canary.checkpoints.runner import resolve_clock
         from pipeline_canary.session import default_sinks
 
         clock = resolve_clock(self.config.pipeline.timezone, self._as_of, now)
         as_of, now = clock.as_of, clock.now
+        label = job.id.replace("tier:", "tier-")
         result = RunResult(
-            run_id=f"{now.strftime('%Y%m%dT%H%M%SZ')}-{name}-errored",
+            run_id=f"{now.strftime('%Y%m%dT%H%M%SZ')}-{label}-errored",
             as_of=as_of,
             now=now,
-            checkpoints=(CheckpointResult.errored(name, reason, duration_s),),
+            checkpoints=tuple(CheckpointResult.errored(name, reason, duration_s) for name in job.names),
             duration_s=duration_s,
             replay=clock.replay,
             now_source=clock.now_source,
@@ -341,5 +393,6 @@ class Service:
             log.warning("could not read run history", exc_info=True)
 
     def next_run(self, name: str) -> dt.datetime | None:
-        job = self.scheduler.get_job(name) if self.running else None
+        state = self.states.get(name)
+        job = self.scheduler.get_job(state.job) if self.running and state is not None else None
         return job.next_run_time if job is not None else None

@@ -19,6 +19,8 @@ def status(service: Service) -> dict[str, Any]:
             {
                 "name": name,
                 "severity": state.severity,
+                "tier": state.tier,
+                "job": state.job,
                 "schedule": state.schedule.describe(),
                 "timeout_s": state.schedule.timeout_s,
                 "running": state.running_since is not None,

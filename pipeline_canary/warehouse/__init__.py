@@ -36,5 +36,6 @@ def connect(config: WarehouseConfig, *, read_only: bool = True, partitioned_tabl
 
 
 def connect_pipeline(config: CanaryConfig, *, read_only: bool = True) -> Warehouse:
-    """The configured backend, guarding the configured pipeline tables' partition filter."""
-    return connect(config.warehouse, read_only=read_only, partitioned_tables=config.pipeline.partitioned_tables())
+    """The configured backend, guarding the partition filter of the pipeline tables and of the tables
+    canary files declare ``partitioned``."""
+    return connect(config.warehouse, read_only=read_only, partitioned_tables=config.guarded_tables())

@@ -38,10 +38,12 @@ def test_required_columns_cover_the_canaries_sql() -> None:
     import sqlglot
     from sqlglot import exp
 
+    from pipeline_canary import game_calendar
     from pipeline_canary.canaries import feature_contamination, prediction_gap
     from pipeline_canary.warehouse.sql import render
 
     templates = [
+        game_calendar.CALENDAR_SQL,  # prediction_gap's games and tips
         prediction_gap.GAMES_SQL,
         prediction_gap.TOTALS_SQL,
         feature_contamination.DAILY_SQL,

@@ -41,10 +41,10 @@ def test_a_pool_sends_several_canaries_at_once_through_one_client(
     project = "canary-pool"
     warehouse = Rendezvous.from_config(bq_server.config(project=project))
     load_demo(path, warehouse, project, since=AS_OF, datasets=["nba_reference"])
-    pooled = make_config(path, warehouse_keys="max_concurrent_queries = 3\n")
-    serial = make_config(path, warehouse_keys="max_concurrent_queries = 1\n")
     try:
-        with registered(*games_canaries(6, prefix="bq_pool")) as names:
+        with registered(*games_canaries(6, prefix="bq_pool")) as names:  # before the configs: their catalogue
+            pooled = make_config(path, warehouse_keys="max_concurrent_queries = 3\n")
+            serial = make_config(path, warehouse_keys="max_concurrent_queries = 1\n")
             one_by_one = run_checkpoints(serial, names, as_of=AS_OF, now=NOW, warehouse=warehouse, build_docs=False)
             warehouse.barrier = threading.Barrier(3, timeout=WAIT_S)  # two rounds of three
             sent_before = len(warehouse.sent)

@@ -103,7 +103,7 @@ def test_results_are_validated_as_they_arrive_and_reported_in_canary_order(
         reported.append(result.name)
 
     with registered(*games_canaries(4)) as names, caplog.at_level(logging.INFO, "pipeline_canary.checkpoints"):
-        run = run_checkpoints(config, names, as_of=AS_OF, now=NOW, warehouse=warehouse, on_result=on_result)
+        run = run_checkpoints(pooled(4), names, as_of=AS_OF, now=NOW, warehouse=warehouse, on_result=on_result)
     warehouse.close()
     assert warehouse.order == [3, 2, 1, 0]
     validated = [getattr(r, "checkpoint", None) for r in caplog.records if r.getMessage() == "checkpoint finished"]
@@ -141,7 +141,7 @@ def test_a_pool_of_one_sends_one_statement_at_a_time(pooled: Callable[[int], Can
     config = pooled(1)
     warehouse = SlowWarehouse(config.warehouse.path, 0.0, tracker)
     with registered(*games_canaries(5)) as names:
-        run = run_checkpoints(config, names, as_of=AS_OF, now=NOW, warehouse=warehouse)
+        run = run_checkpoints(pooled(1), names, as_of=AS_OF, now=NOW, warehouse=warehouse)
     warehouse.close()
     assert (tracker.calls, tracker.peak) == (5, 1)
     assert [(c.name, c.outcome) for c in run.checkpoints] == [(n, Outcome.PASSED) for n in names]
@@ -172,7 +172,7 @@ def test_cancelling_a_run_interrupts_every_statement_in_flight(pooled: Callable[
     box: dict[str, Any] = {}
     with registered(*games_canaries(3)) as names:
         worker = threading.Thread(
-            target=lambda: box.update(run=run_checkpoints(config, names, as_of=AS_OF, now=NOW, warehouse=warehouse)),
+            target=lambda: box.update(run=run_checkpoints(pooled(3), names, as_of=AS_OF, now=NOW, warehouse=warehouse)),
             daemon=True,
         )
         worker.start()

@@ -1,4 +1,6 @@
-"""prediction_gap on a schedule without ``game_date_est``: the day's deadline only, said every time; or tip_table.
+"""prediction_gap without ``game_date_est`` in the schedule: the day's deadline only, said every time.
+
+Or ``[pipeline] tip_table``: the game calendar reads the tip times from another table.
 
 Production's reference view ``nba_reference.nba_schedule`` is documented without the tip time, which
 the base table ``nba_raw.nbac_schedule`` has (pipeline facts 1a, 1b).
@@ -75,7 +77,7 @@ def test_without_the_column_the_day_deadline_applies_and_the_result_says_why(
     assert sorted(g["game_key"] for g in cp.evidence["games_without_predictions"]) == late
     assert cp.metrics["games_due"] == 10 and cp.metrics["games_pending"] == 0
     assert cp.message.endswith(NOT_APPLIED), cp.message
-    assert cp.evidence["deadline"] == [{"per_game_lead": "not applied", "reason": NOT_APPLIED.split(": ", 1)[1]}]
+    assert list(cp.evidence["deadline"]) == [{"per_game_lead": "not applied", "reason": NOT_APPLIED.split(": ", 1)[1]}]
     early = gap(config, game_day, 0, 30)  # before 10:00 it is pending, and says the lead is not applied
     assert early.pending and early.due_at == game_day.at(10)
     assert early.message.endswith(f"checked again then; {NOT_APPLIED}"), early.message
@@ -97,9 +99,7 @@ def test_tip_table_reads_the_tip_times_from_the_base_table(
 ) -> None:
     config, late = late_games_uncovered
     game_day.edit(config.warehouse.path, *BASE_TABLE, WITHOUT_TIPS)
-    base = make_config(
-        config.warehouse.path, extra='[checkpoints.prediction_gap]\ntip_table = "nba_raw.nbac_schedule"\n'
-    )
+    base = make_config(config.warehouse.path, extra='[pipeline]\ntip_table = "nba_raw.nbac_schedule"\n')
     cp = gap(base, game_day, 12)
     assert cp.outcome is Outcome.PASSED and cp.metrics["games_pending"] == 10 and "per-game lead" not in cp.message
     cp = gap(base, game_day, 23)  # every game is past its tip minus 2 h: the two late ones are judged
@@ -109,7 +109,7 @@ def test_tip_table_reads_the_tip_times_from_the_base_table(
 def test_a_tip_table_that_does_not_exist_degrades_the_same_way_and_names_it(
     seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig], game_day: GameDay
 ) -> None:
-    config = make_config(seeded("healthy"), extra='[checkpoints.prediction_gap]\ntip_table = "nba_raw.nope"\n')
+    config = make_config(seeded("healthy"), extra='[pipeline]\ntip_table = "nba_raw.nope"\n')
     cp = gap(config, game_day, 17)
     assert cp.outcome is Outcome.PASSED
     assert cp.message.endswith("per-game lead not applied: tip_table nba_raw.nope does not exist, so only the "
@@ -119,17 +119,17 @@ def test_a_tip_table_that_does_not_exist_degrades_the_same_way_and_names_it(
 @pytest.mark.parametrize(
     ("toml", "fragment"),
     [
-        ('tip_column = "game date"', "checkpoints.prediction_gap.tip_column"),
+        ('tip_column = "game date"', "pipeline.tip_column"),
         ('tip_column = "game_date_est\\n"', "invalid column name"),
-        ('tip_table = "nba_raw"', "checkpoints.prediction_gap.tip_table"),
-        ('tip_table = "a.b; DROP TABLE x"', "checkpoints.prediction_gap.tip_table"),
+        ('tip_table = "nba_raw"', "pipeline.tip_table"),
+        ('tip_table = "a.b; DROP TABLE x"', "pipeline.tip_table"),
     ],
 )
 def test_bad_tip_settings_name_the_key(
     seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig], toml: str, fragment: str
 ) -> None:
     with pytest.raises(ConfigError) as info:
-        make_config(seeded("healthy"), extra=f"[checkpoints.prediction_gap]\n{toml}\n")
+        make_config(seeded("healthy"), extra=f"[pipeline]\n{toml}\n")
     assert fragment in str(info.value)
 
 
@@ -146,18 +146,16 @@ def test_doctor_warns_without_tip_times_and_fails_on_a_broken_tip_table(
     game_day: GameDay,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    config = make_config(seeded("healthy"), copy=True)
+    config = make_config(seeded("healthy"), copy=True, extra='[alerting]\nslack = "off"\n')  # its only warning: tips
     code, out = doctor(capsys, config)
     assert code == 0 and "ok   prediction_gap tip times: game_date_est in nba_reference.nba_schedule" in out, out
     game_day.edit(config.warehouse.path, WITHOUT_TIPS)
     code, out = doctor(capsys, config)
     assert code == 0, out  # degraded, not broken: the daily deadline still works
     assert f"warn prediction_gap tip times: {NOT_APPLIED}" in out
-    assert 'fix: set [checkpoints.prediction_gap] tip_table = "nba_raw.nbac_schedule"' in out
-    assert "all checks passed (1 warning)" in out
-    broken = make_config(
-        config.warehouse.path, extra='[checkpoints.prediction_gap]\ntip_table = "nba_reference.nba_schedule"\n'
-    )
+    assert 'fix: set [pipeline] tip_table = "nba_raw.nbac_schedule"' in out
+    assert "all checks passed (1 warning)" in out, out
+    broken = make_config(config.warehouse.path, extra='[pipeline]\ntip_table = "nba_reference.nba_schedule"\n')
     code, out = doctor(capsys, broken)
     assert code == 2 and "FAIL prediction_gap tip times: per-game lead not applied: tip_table" in out
     assert "lacks game_date_est" in out and "Traceback" not in out

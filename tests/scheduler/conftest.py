@@ -30,11 +30,13 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 ALL = ("prediction_gap", "feature_contamination", "schema_parity", "orphaned_staging_tables")
 
 
-def schedule_toml(*, interval_s: float = 1.0, only: Sequence[str] = ALL, **values: Any) -> str:
-    """A ``[schedule]`` section running ``only`` every ``interval_s`` seconds."""
+def schedule_toml(*, interval_s: float = 1.0, only: Sequence[str] = ALL, own: Sequence[str] = (), **values: Any) -> str:
+    """A ``[schedule]`` section running ``only`` every ``interval_s`` seconds, in their tiers' jobs
+    except those in ``own``, which run in jobs of their own."""
     lines = ["[schedule]", f"interval_minutes = {interval_s / 60!r}"]
     lines += [f"{key} = {value!r}".replace("True", "true").replace("False", "false") for key, value in values.items()]
     lines += [f"checkpoints.{name} = {{ enabled = false }}" for name in ALL if name not in only]
+    lines += [f"checkpoints.{name} = {{ interval_minutes = {interval_s / 60!r} }}" for name in own]
     return "\n".join(lines) + "\n"
 
 

@@ -69,6 +69,26 @@ def test_runs_happen_on_schedule(config_for: Callable[..., CanaryConfig], servic
     assert set(svc.states) == {"prediction_gap", "schema_parity"}
 
 
+def test_one_job_per_tier_runs_the_tier_together(
+    config_for: Callable[..., CanaryConfig], services: list[Service]
+) -> None:
+    config = config_for(interval_s=0.5, extra="[schedule.tiers.routine]\ninterval_minutes = 60\n")
+    svc = Service(config, clock=lambda: NOW)
+    assert {j.id: j.names for j in svc.jobs.values()} == {
+        "tier:critical": ("prediction_gap", "schema_parity"),
+        "tier:routine": ("feature_contamination", "orphaned_staging_tables"),
+    }
+    assert svc.jobs["tier:routine"].period_s == 3600 and svc.states["feature_contamination"].tier == "routine"
+    services.append(svc)
+    svc.start()
+    wait_until(lambda: svc.states["prediction_gap"].runs >= 3)
+    svc.shutdown(grace_s=5)
+    assert svc.states["schema_parity"].runs == svc.states["prediction_gap"].runs  # one run, both checkpoints
+    assert svc.states["feature_contamination"].runs == 1  # on start; next in an hour
+    gap, parity = rows(config, "prediction_gap"), rows(config, "schema_parity")
+    assert [r.run_id for r in gap] == [r.run_id for r in parity]  # type: ignore[attr-defined]
+
+
 def test_scheduled_and_manual_runs_never_overlap(
     config_for: Callable[..., CanaryConfig], services: list[Service]
 ) -> None:
@@ -158,7 +178,7 @@ def test_shutdown_lets_the_current_run_finish_then_flushes_the_outbox(
         monkeypatch.delenv("CANARY_SLACK_CHANNEL", raising=False)
         config = config_for(
             "incident", extra="[alerting]\nbackoff_s = 0.01\ntimeout_s = 2\nmax_attempts = 2\n",
-            interval_s=0.3, only=["prediction_gap", "schema_parity"],
+            interval_s=0.3, only=["prediction_gap", "schema_parity"], own=["prediction_gap", "schema_parity"],
         )  # fmt: skip
         svc = Service(config, clock=lambda: NOW, connect=lambda wc: SlowWarehouse(wc.path, 0.4, Tracker()))
         svc.start()
