@@ -37,6 +37,7 @@ def serve(config_path: str | None, host: str | None, port: int | None) -> int:
     root_level = logging.getLogger().level
     configure(logging.DEBUG if root_level == logging.DEBUG else logging.INFO)
     config = load_config(config_path)
+    config.catalogue.compile()  # every canary file's SQL, before the first run (exit 2 naming file, line, key)
     settings = config.schedule.model_copy(
         update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     )

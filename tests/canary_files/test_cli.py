@@ -65,7 +65,14 @@ def test_a_bad_file_is_exit_2_before_anything_runs(seeded: Callable[[str], Path]
     bad = tmp_path / "canaries" / "games_final.toml"
     bad.write_text(EXAMPLE.replace('metric = "games_not_final"', 'metric = "games_nf"'))
     line = EXAMPLE.splitlines().index('metric = "games_not_final"') + 1
-    for args in (["run"], ["run", "games_final"], ["run", "--dry-run"], ["canaries", "check", "--no-warehouse"]):
+    commands = (
+        ["run"],
+        ["run", "games_final"],
+        ["run", "--dry-run"],
+        ["canaries", "check", "--no-warehouse"],
+        ["serve"],
+    )
+    for args in commands:
         proc = canary(*args, "--config", str(config), cwd=tmp_path)
         assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
         out = proc.stdout + proc.stderr
