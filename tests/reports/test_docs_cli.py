@@ -46,6 +46,8 @@ def test_docs_serve_listens_on_loopback(report_config: Callable[..., CanaryConfi
     )
     try:
         assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith(f"config: {config.source} ("), first  # the configuration, first
         line = proc.stdout.readline()
         assert line.startswith("Serving ") and " at http://127.0.0.1:" in line, line
         url = line.split(" at ")[1].split()[0]
