@@ -92,7 +92,7 @@ class FileCanary(Canary):
             "skip_on": tuple(spec.calendar.skip_on),
             "headline": headline,
             "source": str(path),
-            "reads": {t.table: tuple(t.columns) for t in tables.values() if t.columns},
+            "reads": {},  # keyed by [pipeline] table keys; a file's tables: table_refs and table_specs
             "spec": spec,
             "path": path,
             "lines": lines,
@@ -171,9 +171,6 @@ class FileCanary(Canary):
             value = overrides.get(placeholder, table.table)
             refs[placeholder] = pipeline.table(value) if "." not in value else TableRef.parse(value)
         return refs
-
-    def tables_read(self, pipeline: PipelineConfig, settings: Any) -> dict[str, tuple[str, ...]]:
-        return {str(ref): tuple(self.table_specs[p].columns) for p, ref in self.table_refs(pipeline, settings).items()}
 
     def guarded_tables(self, pipeline: PipelineConfig, settings: FileSettings) -> list[TableRef]:
         """The tables declared ``partitioned``: every statement must filter them on game_date."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from pipeline_canary.alerting.metrics import series_values
 from pipeline_canary.checkpoints.runner import estimate, run_checkpoints
 from pipeline_canary.config import CanaryConfig, load_config
 from pipeline_canary.demo.bigquery_load import load_demo
@@ -150,6 +151,10 @@ def test_the_worked_example_and_the_format_give_the_same_results_on_bigquery(
         same(d, b)
     final_duck, final_bq = duck.get("games_final"), bq.get("games_final")
     assert final_duck.outcome is Outcome.FAILED
+    # Cloud Monitoring gets its series like a built-in's: status 2 (failed), the observed value
+    values = series_values(bq)
+    assert ("check_status", "games_final", "all_final", 2) in values
+    assert ("observed_value", "games_final", "all_final", 2.0) in values
     assert [r["game_id"] for r in final_bq.evidence["games_not_final"]] == unfinished
     assert final_bq.evidence == final_duck.evidence
     window = bq.get("schedule_window")
