@@ -76,7 +76,7 @@ class GXProject:
         return self._context
 
     def prepare(self, planned: list[tuple[Canary, Any]]) -> None:
-        """Import GX, open the context and sync every planned checkpoint (while the SQL thread runs).
+        """Import GX, open the context and sync every planned checkpoint (while the pool collects).
 
         Failures are left for :meth:`checkpoint` to raise again where they are reported per checkpoint.
         """

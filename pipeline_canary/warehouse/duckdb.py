@@ -42,7 +42,7 @@ class DuckDBWarehouse(Warehouse):
         self.read_only = read_only
         self.created_source = created or CreatedSource()
         self._conn: Any = None
-        self._lock = threading.Lock()  # opens, closes and drops; never held while a statement runs
+        self._lock = threading.Lock()  # opens, closes and drops (a drop holds it); never held by a read
         self._cursors: dict[threading.Thread, Any] = {}
 
     def _connect(self) -> Any:
