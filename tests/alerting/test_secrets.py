@@ -74,7 +74,8 @@ def _hang(slack: SlackServer) -> None:
 CASES = [
     Case("token: connection refused", _token(lambda s: f"http://127.0.0.1:{closed_port()}/api/"),
          more=("run", "doctor")),
-    Case("token: name does not resolve", _token(lambda s: "https://canary-nowhere.invalid/api/"), more=("run", "doctor")),
+    Case("token: name does not resolve", _token(lambda s: "https://canary-nowhere.invalid/api/"),
+         more=("run", "doctor")),
     Case("token: 500s", _token(lambda s: s.api_url), lambda s: s.fail_posts("500"), more=("run",)),
     Case("token: time-outs", _token(lambda s: s.api_url), _hang),
     Case("token: invalid_auth", _token(lambda s: s.api_url, REVOKED), more=("run", "status", "doctor")),
