@@ -68,8 +68,10 @@ def test_docs_serve_builds_from_the_shared_state(shared: CanaryConfig, gcs: GCSS
     )  # fmt: skip
     try:
         assert proc.stdout is not None and proc.stderr is not None
-        line = proc.stdout.readline()
-        assert line.startswith("Serving ") and " at http://127.0.0.1:" in line, line + proc.stderr.read()
+        first = proc.stdout.readline()
+        assert first.startswith(f"config: {shared.source} ("), first  # the configuration, first
+        line = proc.stdout.readline()  # (not stderr in the message: it stays open while the server runs)
+        assert line.startswith("Serving ") and " at http://127.0.0.1:" in line, line
         url = line.split(" at ")[1].split()[0]
         with urllib.request.urlopen(url + "index.html", timeout=30) as response:
             assert _failing_prediction_gap(response.read().decode())
