@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pipeline_canary.config import CanaryConfig, load_config
+from tests.servers.slack import SlackServer
+from tests.servers.slack import running as slack_running
 
 NEW_YORK = ZoneInfo("America/New_York")  # the pipeline's timezone
 # A fixed clock for reproducible runs: 18:00 in New York on the day of the February 2026 incident.
@@ -94,3 +96,14 @@ class GameDay:
 @pytest.fixture
 def game_day() -> GameDay:
     return GameDay()
+
+
+@pytest.fixture
+def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackServer]:
+    """A running local Slack; the environment points the bot-token client at it (no webhook, no channel)."""
+    with slack_running() as server:
+        monkeypatch.setenv("CANARY_SLACK_TOKEN", server.token)
+        monkeypatch.setenv("CANARY_SLACK_API_URL", server.api_url)
+        monkeypatch.delenv("CANARY_SLACK_WEBHOOK_URL", raising=False)
+        monkeypatch.delenv("CANARY_SLACK_CHANNEL", raising=False)
+        yield server

@@ -13,8 +13,6 @@ from pipeline_canary.results import RunResult
 from tests.conftest import AS_OF, NOW
 from tests.servers.monitoring import MonitoringRecorder
 from tests.servers.monitoring import running as monitoring_running
-from tests.servers.slack import SlackServer
-from tests.servers.slack import running as slack_running
 
 FAST = """
 [alerting]
@@ -23,17 +21,6 @@ backoff_s = 0.01
 max_retry_after_s = 1.5
 timeout_s = 1
 """
-
-
-@pytest.fixture
-def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackServer]:
-    """A running local Slack; the environment points the bot-token client at it."""
-    with slack_running() as server:
-        monkeypatch.setenv("CANARY_SLACK_TOKEN", server.token)
-        monkeypatch.setenv("CANARY_SLACK_API_URL", server.api_url)
-        monkeypatch.delenv("CANARY_SLACK_WEBHOOK_URL", raising=False)
-        monkeypatch.delenv("CANARY_SLACK_CHANNEL", raising=False)
-        yield server
 
 
 @pytest.fixture

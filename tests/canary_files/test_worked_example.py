@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +17,6 @@ from pipeline_canary.cli import main
 from tests.canary_files.example import unfinish_games, write_example
 from tests.conftest import NOW
 from tests.servers.slack import SlackServer
-from tests.servers.slack import running as slack_running
-
-
-@pytest.fixture
-def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackServer]:
-    with slack_running() as server:
-        monkeypatch.setenv("CANARY_SLACK_TOKEN", server.token)
-        monkeypatch.setenv("CANARY_SLACK_API_URL", server.api_url)
-        monkeypatch.delenv("CANARY_SLACK_WEBHOOK_URL", raising=False)
-        monkeypatch.delenv("CANARY_SLACK_CHANNEL", raising=False)
-        yield server
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

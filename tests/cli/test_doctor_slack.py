@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,17 +11,6 @@ import pytest
 from pipeline_canary.config import CanaryConfig
 from tests.cli.test_doctor_creation_times import doctor
 from tests.servers.slack import SlackServer
-from tests.servers.slack import running as slack_running
-
-
-@pytest.fixture
-def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackServer]:
-    with slack_running() as server:
-        monkeypatch.setenv("CANARY_SLACK_TOKEN", server.token)
-        monkeypatch.setenv("CANARY_SLACK_API_URL", server.api_url)
-        for name in ("CANARY_SLACK_WEBHOOK_URL", "CANARY_SLACK_CHANNEL"):
-            monkeypatch.delenv(name, raising=False)
-        yield server
 
 
 @pytest.fixture
