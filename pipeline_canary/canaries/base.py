@@ -22,6 +22,7 @@ from pipeline_canary.results import EvidenceTable, Threshold
 
 if TYPE_CHECKING:
     from pipeline_canary.config import PipelineConfig
+    from pipeline_canary.findings import Finding
     from pipeline_canary.game_calendar import GameCalendar, RunCalendar
     from pipeline_canary.warehouse.base import QueryResult, Warehouse
 
@@ -127,16 +128,6 @@ class Observation:
 
 
 @dataclass(frozen=True)
-class SetupNote:
-    """What ``canary doctor`` says about a canary's set-up beyond ``reads``: level "ok", "warn" or "fail"."""
-
-    check: str
-    level: str
-    detail: str
-    fix: str = ""
-
-
-@dataclass(frozen=True)
 class Headline:
     """The trend people ask about for a canary: the metrics summed per day, a title and a unit."""
 
@@ -211,7 +202,7 @@ class Canary(ABC):
         """The SQL this canary sends (for ``--dry-run`` estimates); metadata-only canaries send none."""
         return []
 
-    def setup_notes(self, warehouse: Warehouse, pipeline: PipelineConfig, settings: Any) -> list[SetupNote]:
+    def setup_notes(self, warehouse: Warehouse, pipeline: PipelineConfig, settings: Any) -> list[Finding]:
         """Set-up findings for ``canary doctor`` (e.g. a degraded mode); none by default."""
         return []
 

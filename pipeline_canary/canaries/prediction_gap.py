@@ -35,10 +35,10 @@ from pipeline_canary.canaries.base import (
     Observation,
     Query,
     Settings,
-    SetupNote,
     register,
 )
 from pipeline_canary.config_types import Bounded
+from pipeline_canary.findings import Finding
 from pipeline_canary.game_calendar import Game, GameType
 from pipeline_canary.results import Threshold
 
@@ -188,9 +188,9 @@ class PredictionGap(Canary):
             Query(TOTALS_SQL, {"as_of": ctx.as_of, "now": ctx.now}),
         ]
 
-    def setup_notes(self, warehouse: Warehouse, pipeline: PipelineConfig, settings: Any) -> list[SetupNote]:
+    def setup_notes(self, warehouse: Warehouse, pipeline: PipelineConfig, settings: Any) -> list[Finding]:
         level, detail, fix = setup_note(warehouse, pipeline, settings)
-        return [SetupNote("prediction_gap tip times", level, detail, fix)]
+        return [Finding("prediction_gap tip times", level != "fail", detail, fix, warning=level == "warn")]
 
     def collect(self, ctx: CheckContext, settings: Any) -> Observation:
         games_q, totals_q = self.queries(ctx, settings)

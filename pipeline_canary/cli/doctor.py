@@ -31,6 +31,7 @@ from pipeline_canary.errors import (
     TableNotFoundError,
     WarehouseTimeoutError,
 )
+from pipeline_canary.findings import Finding
 from pipeline_canary.redaction import redact
 
 if TYPE_CHECKING:
@@ -94,15 +95,6 @@ REQUIRED_COLUMNS = required_columns()  # the built-in canaries' (tests compare i
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DOCTOR_TIMEOUT_S = 10.0
-
-
-@dataclass(frozen=True)
-class Finding:
-    check: str
-    ok: bool
-    detail: str
-    fix: str = ""
-    warning: bool = False  # ok, with a note worth acting on
 
 
 class Doctor:
@@ -238,8 +230,7 @@ class Doctor:
         from pipeline_canary.alerting.probe import probe_slack
 
         checks = self.call("slack", lambda: probe_slack(self.config.alerting), lambda exc: "see the message above")
-        for c in checks or []:
-            self.findings.append(Finding(c.name, c.ok, c.detail, c.fix, c.warning))
+        self.findings.extend(checks or [])
 
     def _local_lock(self) -> None:
         """The run lock beside the SQLite state store: free, or held by a run now (not taken)."""
@@ -365,8 +356,7 @@ class Doctor:
             notes = self.call(
                 canary.name, partial(canary.setup_notes, warehouse, pipeline, settings), lambda exc: "see above"
             )
-            for n in notes or []:
-                self.findings.append(Finding(n.check, n.level != "fail", n.detail, n.fix, warning=n.level == "warn"))
+            self.findings.extend(notes or [])
 
     def _creation_times(self, warehouse: Warehouse) -> None:
         """orphaned_staging_tables and staging cleanup judge tables by age: the warehouse must know it."""
