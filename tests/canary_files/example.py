@@ -6,6 +6,10 @@ import datetime as dt
 import re
 from pathlib import Path
 
+import pytest
+
+from pipeline_canary.cli import main
+
 REPO = Path(__file__).resolve().parents[2]
 _BLOCK = re.compile(r"<!-- worked-example: (?P<path>\S+) -->\n```toml\n(?P<text>.*?)\n```", re.DOTALL)
 # The day before the demo's as-of date (tests.conftest.AS_OF): its games are final in the demo.
@@ -44,3 +48,11 @@ def unfinish_games(warehouse: Path, count: int = 2) -> list[str]:
             [YESTERDAY, ids],
         )
     return ids
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """Run the CLI in this process: (exit code, stdout + stderr)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    out = capsys.readouterr()
+    return int(exit_info.value.code or 0), out.out + out.err

@@ -12,20 +12,12 @@ from pathlib import Path
 import pytest
 
 from pipeline_canary.canary_files.sql import SQLProblem, compile_statement
-from pipeline_canary.cli import main
 from pipeline_canary.config import CanaryConfig
-from tests.canary_files.example import worked_example, write_example
+from tests.canary_files.example import cli, worked_example, write_example
 from tests.cli.test_cli import canary
 from tests.conftest import NOW
 
 EXAMPLE = worked_example()[1]
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    out = capsys.readouterr()
-    return int(exit_info.value.code or 0), out.out + out.err
 
 
 def project(tmp_path: Path, warehouse: Path, extra: str = "") -> Path:

@@ -13,17 +13,9 @@ from typing import Any
 
 import pytest
 
-from pipeline_canary.cli import main
-from tests.canary_files.example import unfinish_games, write_example
+from tests.canary_files.example import cli, unfinish_games, write_example
 from tests.conftest import NOW
 from tests.servers.slack import SlackServer
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    out = capsys.readouterr()
-    return int(exit_info.value.code or 0), out.out + out.err
 
 
 def test_the_worked_example_end_to_end(
