@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -32,6 +31,7 @@ from pydantic import (
 
 from pipeline_canary.alerting.settings import AlertingConfig, MetricsConfig
 from pipeline_canary.config_messages import SettingsError, describe, fix_for, problems
+from pipeline_canary.config_sources import apply_env, read_toml
 from pipeline_canary.config_types import Bounded, Section
 from pipeline_canary.errors import ConfigError
 from pipeline_canary.evidence import EvidenceConfig
@@ -44,10 +44,7 @@ if TYPE_CHECKING:
 DEFAULT_CONFIG_NAME = "canary.toml"
 DEFAULT_DEMO_DIR = "canary-demo"
 DEMO_CONTRACT = Path(__file__).resolve().parent / "demo" / "worker_contract.json"
-ENV_PREFIX = "CANARY_"
 MAX_BYTES_BILLED = 10**15
-MAX_CONFIG_BYTES = 1024 * 1024  # a configuration file is a few KiB; /dev/zero or a data file is not
-MAX_CONFIG_DEPTH = 16  # [schedule.checkpoints.NAME] is 3 levels
 
 
 class WarehouseConfig(Section):
@@ -319,9 +316,9 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     found = find_config_path(path, env)
     data: dict[str, Any] = {}
     if found is not None:
-        data = _read_toml(found)
+        data = read_toml(found)
     in_file = copy.deepcopy(data)
-    from_env = _apply_env(data, env)
+    from_env = apply_env(data, env)
     base = found.resolve().parent if found is not None else Path.cwd()
     where = str(found) if found is not None else None
     catalogue = _catalogue(data, base, where, in_file, from_env)
@@ -379,88 +376,6 @@ def _catalogue(
         return Catalogue.load(tuple(p if p.is_absolute() else base / p for p in paths))
     except ConfigError as exc:
         raise type(exc)(f"{where or 'built-in defaults'}: {exc}", exc.fix) from None
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    """The file's TOML, bounded: size, UTF-8 text and nesting depth are checked (ConfigError)."""
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read configuration file {path}: {exc}", f"make {path} readable by this user, or give another file"
-        ) from exc
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(
-            f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB; is this the configuration file?",
-            "give --config the TOML configuration file (a few KiB)",
-        )
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path}: not UTF-8 text (byte {exc.start}); give the TOML configuration file",
-            f"save {path} as UTF-8, or give --config the TOML configuration file",
-        ) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        fix = f"correct the TOML syntax in {path} at the line and column given"
-        raise ConfigError(f"{path}: not valid TOML: {exc}", fix) from exc
-    except RecursionError:
-        data = None
-    if data is None or _depth(data) > MAX_CONFIG_DEPTH:
-        raise ConfigError(
-            f"{path}: values nested deeper than {MAX_CONFIG_DEPTH} levels; the configuration needs a few at most",
-            f"give --config the TOML configuration file; {path} is not one",
-        )
-    return data
-
-
-def _depth(value: Any) -> int:
-    """How deeply tables and arrays nest in ``value`` (iteratively: no recursion limit)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
-        if children is None:
-            continue
-        deepest = max(deepest, depth)
-        if depth <= MAX_CONFIG_DEPTH:
-            stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
-def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
-    """Merge ``CANARY_A__B=v`` overrides into ``data``; returns dotted key -> variable name."""
-    applied: dict[str, str] = {}
-    for key, value in env.items():
-        if not key.startswith(ENV_PREFIX) or "__" not in key:
-            continue
-        parts = [p.lower() for p in key[len(ENV_PREFIX) :].split("__")]
-        target = data
-        for part in parts[:-1]:
-            node = target.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(
-                    f"environment variable {key}: {part!r} is not a section", f"unset {key} or correct its name"
-                )
-            target = node
-        target[parts[-1]] = _coerce(value)
-        applied[".".join(parts)] = key
-    return applied
-
-
-def _coerce(value: str) -> Any:
-    lowered = value.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for cast in (int, float):
-        try:
-            return cast(value)
-        except ValueError:
-            pass
-    return value
 
 
 def _resolve_paths(config: CanaryConfig, base: Path) -> CanaryConfig:
