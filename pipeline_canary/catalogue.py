@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline_canary.errors import ConfigError, UnknownCheckpointError
+from pipeline_canary.errors import ConfigError
 
 if TYPE_CHECKING:
     from pipeline_canary.canaries.base import Canary
@@ -50,9 +50,9 @@ class Catalogue:
         try:
             return self._canaries[name]
         except KeyError:
-            raise UnknownCheckpointError(
-                f"unknown checkpoint {name!r}; known checkpoints: {', '.join(self.names())}"
-            ) from None
+            from pipeline_canary.canaries.base import unknown_checkpoint
+
+            raise unknown_checkpoint(name, self.names()) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._canaries

@@ -223,6 +223,13 @@ def cut(text: str, limit: int = LINE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def unknown_checkpoint(name: str, known: list[str]) -> UnknownCheckpointError:
+    """The error for a checkpoint name nobody declared: the nearest name, if one is close, and all of them."""
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return UnknownCheckpointError(f"unknown checkpoint {name!r}{hint}; known checkpoints: {', '.join(known)}")
+
+
 class Registry:
     def __init__(self) -> None:
         self._canaries: dict[str, Canary] = {}
@@ -237,11 +244,7 @@ class Registry:
         try:
             return self._canaries[name]
         except KeyError:
-            close = difflib.get_close_matches(name, self.names(), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise UnknownCheckpointError(
-                f"unknown checkpoint {name!r}{hint}; known checkpoints: {', '.join(self.names())}"
-            ) from None
+            raise unknown_checkpoint(name, self.names()) from None
 
     def select(self, names: Iterable[str] | None) -> list[Canary]:
         """The canaries named, each once in the order first given (a repeated name runs once); none: all."""
