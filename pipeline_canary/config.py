@@ -23,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -45,6 +46,8 @@ DEFAULT_CONFIG_NAME = "canary.toml"
 DEFAULT_DEMO_DIR = "canary-demo"
 DEMO_CONTRACT = Path(__file__).resolve().parent / "demo" / "worker_contract.json"
 MAX_BYTES_BILLED = 10**15
+_CANARY_NAME = r"^[a-z][a-z0-9_]*$"
+_PACK_ENTRY = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$"  # "nba" (the whole pack) or "nba.grading_freshness"
 
 
 class WarehouseConfig(Section):
@@ -212,14 +215,34 @@ class StateConfig(Section):
 
 
 class CanariesConfig(Section):
-    """``[canaries]``: where the user's canary files are (folders of ``*.toml``, one canary per file)."""
+    """``[canaries]``: the user's canary files (folders of ``*.toml``) and the packs enabled.
+
+    ``packs``: ``"nba"`` enables a whole pack, ``"nba.grading_freshness"`` one of its canaries;
+    ``exclude``: canaries of the enabled packs to leave out (pipeline_canary.packs).
+    """
 
     paths: tuple[Path, ...] = ()
+    packs: tuple[Annotated[str, StringConstraints(pattern=_PACK_ENTRY)], ...] = ()
+    exclude: tuple[Annotated[str, StringConstraints(pattern=_CANARY_NAME)], ...] = ()
 
-    @field_validator("paths", mode="before")
+    @field_validator("paths", "packs", "exclude", mode="before")
     @classmethod
-    def _one_path(cls, value: Any) -> Any:
+    def _one_item(cls, value: Any) -> Any:
         return [value] if isinstance(value, str | Path) else value  # CANARY_CANARIES__PATHS=canaries
+
+    def pack_files(self) -> tuple[Path, ...]:
+        """The canary files the enabled packs contribute (ConfigError for an unknown pack or canary)."""
+        if not self.packs:
+            if self.exclude:
+                raise ConfigError("canaries.exclude: no pack is enabled; remove exclude or add [canaries] packs")
+            return ()
+        from pipeline_canary.packs import PackSelection
+
+        return PackSelection.resolve(self.packs, self.exclude).files
+
+    def sources(self) -> tuple[Path, ...]:
+        """Folders and files of canary files: ``paths``, then the packs' files."""
+        return (*self.paths, *self.pack_files())
 
 
 class CanaryConfig(BaseModel):
@@ -243,7 +266,7 @@ class CanaryConfig(BaseModel):
     def _known_checkpoints(self, info: ValidationInfo) -> CanaryConfig:
         from pipeline_canary.catalogue import Catalogue
 
-        catalogue = (info.context or {}).get("catalogue") or Catalogue.load(self.canaries.paths)
+        catalogue = (info.context or {}).get("catalogue") or Catalogue.load(self.canaries.sources())
         self._catalogue = catalogue
         for name, values in self.checkpoints.items():
             canary = catalogue.get(name)  # raises UnknownCheckpointError naming the choices
@@ -267,7 +290,7 @@ class CanaryConfig(BaseModel):
         if self._catalogue is None:
             from pipeline_canary.catalogue import Catalogue
 
-            self._catalogue = Catalogue.load(self.canaries.paths)
+            self._catalogue = Catalogue.load(self.canaries.sources())
         return self._catalogue
 
     def settings_for(self, name: str) -> Any:
@@ -368,12 +391,13 @@ def _catalogue(
 
     section = data.get("canaries", {})
     try:
-        paths = CanariesConfig.model_validate(section if isinstance(section, dict) else {"paths": section}).paths
+        section = CanariesConfig.model_validate(section if isinstance(section, dict) else {"paths": section})
     except ValidationError as exc:
         found = problems(exc, CanariesConfig, ("canaries",))
         raise ConfigError(describe(found, where, in_file, from_env), fix_for(found, where, in_file, from_env)) from None
     try:
-        return Catalogue.load(tuple(p if p.is_absolute() else base / p for p in paths))
+        paths = tuple(p if p.is_absolute() else base / p for p in section.paths)
+        return Catalogue.load((*paths, *section.pack_files()))
     except ConfigError as exc:
         raise type(exc)(f"{where or 'built-in defaults'}: {exc}", exc.fix) from None
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pipeline_canary.demo import calendar, features, predictions, staging
+from pipeline_canary.demo import calendar, features, pack, predictions, staging
 from pipeline_canary.demo.schemas import (
     create_table_sql,
     feature_store_schema,
@@ -64,7 +64,9 @@ _FAULTS: dict[str, frozenset[str]] = {
     "schema-drift": frozenset({"drift"}),
     "orphaned-staging": frozenset({"orphans"}),
     "incident": frozenset({"gap", "contamination", "drift", "orphans", "duplicates"}),
+    **pack.SCENARIOS,  # one per phase of the NBA pack (pipeline_canary/demo/pack)
 }
+SCENARIOS += tuple(s for s in pack.SCENARIOS if s not in SCENARIOS)
 
 BLOCK_SIZE = 262144  # DuckDB's default; smaller blocks disable ALP compression of DOUBLEs
 Progress = Callable[[str, int, int], None]
@@ -203,6 +205,9 @@ def _build(
         ]
         neighbours = staging.create_neighbours(conn, as_of, now, predictions.SYSTEM_IDS)
         created += [("nba_predictions", name, now - dt.timedelta(days=40 + i)) for i, name in enumerate(neighbours)]
+        report("pack tables", 0, 1)
+        created += pack.build(pack.PackContext(conn, as_of, now, timezone, faults))
+        report("pack tables", 1, 1)
         plan = staging.staging_plan(now, timezone, orphans="orphans" in faults)
         staging.create_staging(conn, plan, lambda d, t: report("staging", d, t))
         created += [("nba_predictions", name, when) for name, when, _ in plan]
