@@ -23,7 +23,6 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -222,13 +221,31 @@ class CanariesConfig(Section):
     """
 
     paths: tuple[Path, ...] = ()
-    packs: tuple[Annotated[str, StringConstraints(pattern=_PACK_ENTRY)], ...] = ()
-    exclude: tuple[Annotated[str, StringConstraints(pattern=_CANARY_NAME)], ...] = ()
+    packs: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
 
     @field_validator("paths", "packs", "exclude", mode="before")
     @classmethod
     def _one_item(cls, value: Any) -> Any:
         return [value] if isinstance(value, str | Path) else value  # CANARY_CANARIES__PATHS=canaries
+
+    @field_validator("packs")
+    @classmethod
+    def _pack_entries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            if not re.fullmatch(_PACK_ENTRY, entry):
+                raise ValueError(
+                    f'{entry!r} is not a pack ("nba") or one canary of a pack ("nba.grading_freshness")'
+                )
+        return value
+
+    @field_validator("exclude")
+    @classmethod
+    def _canary_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            if not re.fullmatch(_CANARY_NAME, entry):
+                raise ValueError(f"{entry!r} is not a canary name (lowercase letters, digits and _)")
+        return value
 
     def pack_files(self) -> tuple[Path, ...]:
         """The canary files the enabled packs contribute (ConfigError for an unknown pack or canary)."""
@@ -399,7 +416,10 @@ def _catalogue(
         paths = tuple(p if p.is_absolute() else base / p for p in section.paths)
         return Catalogue.load((*paths, *section.pack_files()))
     except ConfigError as exc:
-        raise type(exc)(f"{where or 'built-in defaults'}: {exc}", exc.fix) from None
+        named = str(exc).partition(":")[0]  # "canaries.packs" or "canaries.exclude", from a pack's resolution
+        variables = [var for key, var in from_env.items() if key == named]
+        origin = f"environment variable {', '.join(variables)}" if variables else where  # env wins over the file
+        raise type(exc)(f"{origin or 'built-in defaults'}: {exc}", exc.fix) from None
 
 
 def _resolve_paths(config: CanaryConfig, base: Path) -> CanaryConfig:
