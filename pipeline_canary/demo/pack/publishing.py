@@ -150,7 +150,8 @@ def fields(spec: str) -> list[Field]:
     out = []
     for line in spec.strip().splitlines():
         name, typ, *mode = line.split()
-        out.append(Field(name=name, type=typ, mode={"REQ": "REQUIRED", "REP": "REPEATED"}.get("".join(mode), "NULLABLE")))
+        kind = {"REQ": "REQUIRED", "REP": "REPEATED"}.get("".join(mode), "NULLABLE")
+        out.append(Field(name=name, type=typ, mode=kind))
     return out
 
 
@@ -278,7 +279,8 @@ def _subsets(ctx: PackContext) -> list[tuple[str, str, dt.datetime]]:
             WHERE abs(p.pvl) >= d.min_edge AND (d.direction = 'ANY' OR d.direction = p.recommendation)
               AND p.feature_quality_score >= 85
         ), consensus AS (  -- CrossModelSubsetMaterializer: 3+ models agree; level NULL
-            SELECT game_date, version_id, any_value(computed_at) AS computed_at, any_value(trigger_source) AS trigger_source,
+            SELECT game_date, version_id, any_value(computed_at) AS computed_at,
+                   any_value(trigger_source) AS trigger_source,
                    NULL AS system_id, NULL AS prediction_id, player_lookup, any_value(game_id) AS game_id,
                    recommendation, avg(predicted_points) AS predicted_points, any_value(current_points_line)
                    AS current_points_line, avg(confidence_score) AS confidence_score, avg(pvl) AS pvl,

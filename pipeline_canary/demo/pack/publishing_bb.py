@@ -125,7 +125,7 @@ def build(ctx: PackContext) -> Created:
         """
     )
     conn.execute(
-        f"""
+        """
         CREATE TEMP TABLE _bb_candidates AS
         SELECT p.game_date, p.player_lookup, p.game_id, p.system_id, p.recommendation, p.predicted_points,
                p.current_points_line, p.confidence_score,
@@ -153,10 +153,12 @@ def build(ctx: PackContext) -> Created:
         )
         SELECT g.player_lookup,
 g.game_id, g.game_date, g.system_id,
-               split_part(g.game_id, '_', CASE WHEN fs.is_home THEN 3 ELSE 2 END) AS team_abbr, fs.opponent_team_abbr, g.predicted_points, g.current_points_line AS line_value,
+               split_part(g.game_id, '_', CASE WHEN fs.is_home THEN 3 ELSE 2 END) AS team_abbr,
+               fs.opponent_team_abbr, g.predicted_points, g.current_points_line AS line_value,
                g.recommendation, round(abs(g.pvl), 1) AS edge, round(g.confidence_score / 100, 3) AS confidence_score,
                list_distinct(list_filter([CASE WHEN abs(g.pvl) >= 4 THEN 'high_edge' END,
-                                          {tags}[CAST(2 + g.ph % 7 AS BIGINT)], {tags}[CAST(2 + (g.ph >> 8) % 7 AS BIGINT)]], x -> x IS NOT NULL))
+                                          {tags}[CAST(2 + g.ph % 7 AS BIGINT)],
+                                          {tags}[CAST(2 + (g.ph >> 8) % 7 AS BIGINT)]], x -> x IS NOT NULL))
                  AS signal_tags,
                g.rank, g.system_id AS source_model_id, split_part(g.system_id, '_', 1) AS source_model_family,
                'v5_signal_best_bets' AS algorithm_version, g.actual AS actual_points,
@@ -179,7 +181,7 @@ g.game_id, g.game_date, g.system_id,
         "composite_score = round(CAST(edge AS DOUBLE) * CAST(confidence_score AS DOUBLE) / 10, 4)"
     )
     conn.execute(
-        f"""
+        """
         INSERT INTO nba_predictions.best_bets_filter_audit BY NAME
         WITH c AS (SELECT game_date, count(*) AS candidates FROM _bb_candidates GROUP BY game_date),
         p AS (SELECT game_date, count(*) AS picks FROM nba_predictions.signal_best_bets_picks GROUP BY game_date),
@@ -191,12 +193,12 @@ g.game_id, g.game_date, g.system_id,
         )
         SELECT game_date, total_candidates, passed_filters,
                CASE WHEN total_candidates > 0 AND passed_filters = 0
-                    THEN '{{"model_health_gate": ' || total_candidates || '}}'
-                    ELSE '{{"edge_floor": ' || (total_candidates - passed_filters) // 2
+                    THEN '{"model_health_gate": ' || total_candidates || '}'
+                    ELSE '{"edge_floor": ' || (total_candidates - passed_filters) // 2
                          || ', "player_blacklist": ' || (total_candidates - passed_filters) // 4
                          || ', "top_n_cut": ' || (total_candidates - passed_filters
                             - (total_candidates - passed_filters) // 2 - (total_candidates - passed_filters) // 4)
-                         || '}}' END AS rejected_json,
+                         || '}' END AS rejected_json,
                'v5_signal_best_bets' AS algorithm_version, exported_at AS computed_at
         FROM a ORDER BY game_date
         """
