@@ -37,18 +37,14 @@ FAILS: dict[str, set[str]] = {
     "model-blocked": {"registry_blocked_enabled", "model_recovery_gap"},
     "new-model-silent": {"new_model_no_predictions"},
 }
-PACK = "[alerting]\nslack = \"off\"\n[canaries]\npacks = [" + ", ".join(f'"nba.{n}"' for n in MINE) + "]\n"
+SHADOW_MODEL = "xgb_v12_noveg_train1215_0214"
+PACK = '[alerting]\nslack = "off"\n[canaries]\npacks = [' + ", ".join(f'"nba.{n}"' for n in MINE) + "]\n"
 
 
-def run_pack(warehouse: Path, make_config: Callable[..., CanaryConfig], capsys: pytest.CaptureFixture[str]) -> Any:
-    config = make_config(warehouse, extra=PACK)
+def run_pack(config: CanaryConfig, capsys: pytest.CaptureFixture[str], names: tuple[str, ...] = MINE) -> Any:
     args = ("--config", str(config.source), "--as-of", AS_OF.isoformat(), "--now", NOW.isoformat())
-    _, out = cli(capsys, "run", *MINE, "--json", "--no-docs", "--no-alert", *args)
+    _, out = cli(capsys, "run", *names, "--json", "--no-docs", "--no-alert", *args)
     return {c["name"]: c for c in json.loads(out[out.index("{") :])["checkpoints"]}
-
-
-def evidence_text(result: dict[str, Any]) -> str:
-    return json.dumps([t["rows"] for t in result["evidence"].values()])
 
 
 @pytest.mark.parametrize("scenario", list(FAILS))
@@ -59,7 +55,7 @@ def test_exactly_the_right_canaries_fail(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     warehouse = seeded(scenario)
-    results = run_pack(warehouse, make_config, capsys)
+    results = run_pack(make_config(warehouse, extra=PACK), capsys)
     assert set(results) == set(MINE)
     failed = {n for n, r in results.items() if r["outcome"] == "failed"}
     assert failed == FAILS[scenario], {n: r["message"] for n, r in results.items()}
@@ -75,6 +71,40 @@ def test_exactly_the_right_canaries_fail(
     check = _EVIDENCE.get(scenario)
     if check is not None:
         check(results, warehouse)
+
+
+def test_a_model_missing_yesterday_and_regraded_rows_are_caught(
+    seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No scenario breaks these two: a healthy copy loses one model's predictions for the day before,
+    and that day's judged grading rows are written twice (an append instead of a replace)."""
+    config = make_config(seeded("healthy"), copy=True, extra=PACK)
+    yesterday = AS_OF - dt.timedelta(days=1)
+    with connect_duckdb(config.warehouse.path) as conn:
+        conn.execute(
+            "DELETE FROM nba_predictions.player_prop_predictions WHERE game_date = ? AND system_id = ?",
+            [yesterday, SHADOW_MODEL],
+        )
+        conn.execute(
+            "INSERT INTO nba_predictions.prediction_accuracy SELECT * FROM nba_predictions.prediction_accuracy "
+            "WHERE game_date = ? AND recommendation IN ('OVER', 'UNDER')",
+            [yesterday],
+        )
+        (doubled,) = conn.execute(
+            "SELECT count(*) // 2 FROM nba_predictions.prediction_accuracy "
+            "WHERE game_date = ? AND recommendation IN ('OVER', 'UNDER')",
+            [yesterday],
+        ).fetchone()
+    results = run_pack(config, capsys, ("phase5_shadow_coverage", "pa_duplicate_groups"))
+    shadow = results["phase5_shadow_coverage"]
+    assert shadow["outcome"] == "failed" and shadow["metrics"]["missing_models"] == 1
+    missing = shadow["evidence"]["missing_models"]["rows"]
+    assert [(r["model_id"], r["game_date"]) for r in missing] == [(SHADOW_MODEL, yesterday.isoformat())]
+    duplicates = results["pa_duplicate_groups"]
+    assert doubled > 50 and duplicates["outcome"] == "failed"
+    assert duplicates["metrics"]["duplicate_groups"] == doubled
+    rows = duplicates["evidence"]["duplicate_groups"]["rows"]
+    assert len(rows) == 20 and {(r["game_date"], r["graded"]) for r in rows} == {(yesterday.isoformat(), 2)}
 
 
 def _grading_stale(results: dict[str, Any], warehouse: Path) -> None:

@@ -270,7 +270,8 @@ def _performance(ctx: PackContext) -> None:
                CASE WHEN before IN ('BLOCKED', 'DEGRADING') AND state IN ('WATCH', 'HEALTHY') THEN 'RECOVERED'
                     WHEN state IN ('BLOCKED', 'DEGRADING') AND before NOT IN ('BLOCKED', 'DEGRADING') THEN 'DEGRADED'
                     ELSE 'NO_CHANGE' END AS action,
-               'rolling_hr_7d ' || coalesce(CAST(hr_7 AS VARCHAR), 'NULL') || ' over ' || n_7 || ' picks' AS action_reason,
+               'rolling_hr_7d ' || coalesce(CAST(hr_7 AS VARCHAR), 'NULL') || ' over ' || n_7 || ' picks'
+                 AS action_reason,
                date_diff('day', r.training_end_date, a.game_date) AS days_since_training,
                graded_at + INTERVAL 45 MINUTE AS computed_at
         FROM acted a
