@@ -203,7 +203,7 @@ def _build(
             ("nba_predictions", "player_prop_predictions", base_created),
             ("nba_predictions", "ml_feature_store_v2", base_created + dt.timedelta(hours=1)),
         ]
-        neighbours = staging.create_neighbours(conn, as_of, now, predictions.SYSTEM_IDS)
+        neighbours = staging.create_neighbours(conn, now)
         created += [("nba_predictions", name, now - dt.timedelta(days=40 + i)) for i, name in enumerate(neighbours)]
         report("pack tables", 0, 1)
         created += pack.build(pack.PackContext(conn, as_of, now, timezone, faults))

@@ -133,8 +133,13 @@ def create_staging(
         )
 
 
-def create_neighbours(conn: Any, as_of: dt.date, now: dt.datetime, system_ids: tuple[str, ...]) -> list[str]:
-    """Non-staging tables in nba_predictions that a staging cleanup must never touch."""
+def create_neighbours(conn: Any, now: dt.datetime) -> list[str]:
+    """Non-staging tables in nba_predictions that a staging cleanup must never touch (their names).
+
+    ``staging_notes`` only: the other neighbours (``model_registry``, ``prediction_accuracy``,
+    ``model_performance_daily``) are the NBA pack's models tables, built by
+    ``pipeline_canary.demo.pack.models``.
+    """
     now_lit = now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
     conn.execute(
         "CREATE TABLE nba_predictions.staging_notes (note_id BIGINT NOT NULL, author VARCHAR, "
@@ -149,40 +154,7 @@ def create_neighbours(conn: Any, as_of: dt.date, now: dt.datetime, system_ids: t
          TIMESTAMP '{now_lit}' AT TIME ZONE 'UTC' - INTERVAL 44 DAY)
         """
     )
-    conn.execute(
-        "CREATE TABLE nba_predictions.model_registry (model_id VARCHAR NOT NULL, model_family VARCHAR, "
-        "enabled BOOLEAN, status VARCHAR, created_at TIMESTAMPTZ)"
-    )
-    rows = ", ".join(
-        f"('{s}', '{s.split('_')[0]}', TRUE, 'active', "
-        f"TIMESTAMP '{now_lit}' AT TIME ZONE 'UTC' - INTERVAL {20 + 9 * i} DAY)"
-        for i, s in enumerate(system_ids)
-    )
-    conn.execute(f"INSERT INTO nba_predictions.model_registry VALUES {rows}")
-    start = as_of - dt.timedelta(days=30)
-    conn.execute(
-        f"""
-        CREATE TABLE nba_predictions.prediction_accuracy AS
-        SELECT player_lookup, game_id, game_date, system_id, recommendation,
-               current_points_line AS line_value, predicted_points,
-               CAST(round(CAST(current_points_line AS DOUBLE)
-                          + (CAST(hash(prediction_id) % 200 AS INTEGER) - 100) / 10.0, 0) AS BIGINT)
-                 AS actual_points,
-               CAST(NULL AS BOOLEAN) AS prediction_correct,
-               CAST(game_date AS TIMESTAMP) + INTERVAL 34 HOUR AS graded_ts
-        FROM nba_predictions.player_prop_predictions
-        WHERE game_date >= DATE '{start.isoformat()}' AND game_date < DATE '{as_of.isoformat()}'
-          AND is_active AND recommendation IN ('OVER', 'UNDER')
-        ORDER BY game_date, system_id, player_lookup
-        """
-    )
-    conn.execute(
-        """
-        UPDATE nba_predictions.prediction_accuracy SET prediction_correct =
-          CASE WHEN recommendation = 'OVER' THEN actual_points > line_value ELSE actual_points < line_value END
-        """
-    )
-    return ["staging_notes", "model_registry", "prediction_accuracy"]
+    return ["staging_notes"]
 
 
 def write_meta(

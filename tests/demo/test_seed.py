@@ -397,6 +397,7 @@ def test_staging_tables_and_neighbours(demos: dict[str, Demo]) -> None:
         "staging_notes",
         "prediction_accuracy",
         "model_registry",
+        "model_performance_daily",  # the NBA pack's models tables (demo/pack/models.py)
     }
     fresh = d.all(
         "SELECT m.table_name FROM _canary_meta.table_created m "
