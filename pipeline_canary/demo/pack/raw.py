@@ -9,13 +9,13 @@ follow a game day D in New York (UTC in the tables):
 * ``nba_raw.nbac_gamebook_player_stats``: the 26 rostered players of each played game (10-11
   active, the rest 'dnp' or 'inactive' with NULL stats), ``YYYYMMDD_AWAY_HOME`` ids, ~2-3 AM ET D+1;
 * ``nba_analytics.player_game_summary``: one row per gamebook row, ~4-5 AM ET on D+1;
-* ``nba_raw.odds_api_player_points_props`` (last 30 days): 7 players a team, 2 books, snapshots 300, 120 and 35
+* ``nba_raw.odds_api_player_points_props``: 7 players a team, 2 books, snapshots 300, 120 and 35
   minutes before the tip (``snapshot_tag`` morning/pregame/closing), the numeric ``game_id`` the
   processor looks up in the schedule; nothing after ``now`` (today's closing lines are not due);
 * ``nba_orchestration.phase_completions``: phase3 ``player_game_summary`` after the summary rows of
   D; the five phase4 processors for D around the feature store's rows of D (6-7:30 AM ET on D);
 * ``nba_predictions.model_bb_candidates``: the 3 largest-edge actionable active predictions per
-  model per game day (last 30 days), written 20 minutes after the prediction run they come from.
+  model per game day, written 20 minutes after the prediction run they come from.
 
 Scenarios (one phase each):
 
@@ -83,8 +83,4 @@ def build(ctx: PackContext) -> Created:
     conn.execute(raw_sql.bb_candidates(lits, stalled=CANDIDATES_STALLED in faults))
     first_day = conn.execute("SELECT min(game_date) FROM _days").fetchone()[0]
     base = dt.datetime.combine(first_day - dt.timedelta(days=30), dt.time(17), dt.UTC)
-    candidates_created = dt.datetime.combine(ctx.as_of - dt.timedelta(days=31), dt.time(15), dt.UTC)
-    return [
-        (dataset, table, candidates_created if table == "model_bb_candidates" else base + dt.timedelta(hours=2 + i))
-        for i, (dataset, table) in enumerate(TABLES)
-    ]
+    return [(dataset, table, base + dt.timedelta(hours=2 + i)) for i, (dataset, table) in enumerate(TABLES)]

@@ -9,8 +9,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 CANDIDATES_PER_MODEL = 3
-CANDIDATE_DAYS = 30
-ODDS_DAYS = 30  # odds history kept in the demo (the canaries read the day before)
 ODDS_PLAYERS_PER_TEAM = 7
 SNAPSHOTS: tuple[tuple[int, str], ...] = ((300, "morning"), (120, "pregame"), (35, "closing"))
 PARTIAL_MISSING_GAMES = 3  # analytics-partial: the day's last games by tip have no summary rows
@@ -229,7 +227,7 @@ def odds(t: Literals, *, scrapers_down: bool) -> str:
                        AND p.slot < {ODDS_PLAYERS_PER_TEAM}
         CROSS JOIN (VALUES ('draftkings'), ('fanduel')) bk(bookmaker)
         CROSS JOIN (VALUES {snaps}) s(m, tag)
-        WHERE g.game_date <= {t.as_of} AND g.game_date > {t.as_of} - {ODDS_DAYS} {down}
+        WHERE g.game_date <= {t.as_of} {down}
     )
     SELECT nba_game_id AS game_id, substr(md5(nba_game_id), 1, 32) AS odds_api_event_id, game_date,
            tip AS game_start_time, home AS home_team_abbr, away AS away_team_abbr, snap_at AS snapshot_timestamp,
@@ -307,7 +305,7 @@ def bb_candidates(t: Literals, *, stalled: bool) -> str:
         FROM nba_predictions.player_prop_predictions p
         JOIN _rk_games g ON g.game_id = p.game_id AND g.game_date = p.game_date
         WHERE p.is_active AND p.is_actionable AND p.recommendation IN ('OVER', 'UNDER')
-          AND p.game_date > {t.as_of} - {CANDIDATE_DAYS} AND p.game_date <= {t.as_of} {stall}
+          AND p.game_date <= {t.as_of} {stall}
     ), named AS (
         SELECT c.*, pl.team_idx, tm.tricode AS team, c.created_at + INTERVAL 20 MINUTE AS export_at
         FROM c JOIN _players pl ON pl.player_lookup = c.player_lookup JOIN _teams tm ON tm.team_idx = pl.team_idx
