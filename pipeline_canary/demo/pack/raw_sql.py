@@ -229,14 +229,14 @@ def odds(t: Literals, *, scrapers_down: bool) -> str:
         CROSS JOIN (VALUES {snaps}) s(m, tag)
         WHERE g.game_date <= {t.as_of} {down}
     )
-    SELECT nba_game_id AS game_id, substr(md5(nba_game_id), 1, 32) AS odds_api_event_id, game_date,
+    SELECT nba_game_id AS game_id, printf('%016x', hash(nba_game_id, 'event')) AS odds_api_event_id, game_date,
            tip AS game_start_time, home AS home_team_abbr, away AS away_team_abbr, snap_at AS snapshot_timestamp,
            tag AS snapshot_tag, snap_at + INTERVAL 2 MINUTE AS capture_timestamp,
            CAST(m AS BIGINT) AS minutes_before_tipoff, bookmaker,
            upper(player_lookup[1]) || player_lookup[2:] AS player_name, player_lookup,
            floor(ppg) + 0.5 AS points_line, 1.91 AS over_price, 1.91 AS under_price,
            CAST(-110 AS BIGINT) AS over_price_american, CAST(-110 AS BIGINT) AS under_price_american,
-           'current' AS data_source, md5(nba_game_id || player_lookup || bookmaker || tag) AS data_hash,
+           'current' AS data_source, printf('%016x', hash(nba_game_id, player_lookup, bookmaker, tag)) AS data_hash,
            snap_at + INTERVAL 5 MINUTE AS processed_at
     FROM o
     WHERE snap_at + INTERVAL 5 MINUTE <= {t.now}
