@@ -35,6 +35,9 @@ project_dir = "gx"
 
 [state]
 path = "state.sqlite"
+
+[canaries]
+packs = ["nba"]                    # the pipeline's own checks (README: The NBA pack)
 """
 
 

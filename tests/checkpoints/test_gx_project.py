@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from pipeline_canary.canaries import registry
+from pipeline_canary.catalogue import Catalogue
 from pipeline_canary.checkpoints.runner import run_checkpoints
-from pipeline_canary.config import CanaryConfig
+from pipeline_canary.config import CanaryConfig, load_config
 from pipeline_canary.expectations.suite import describe
 from tests.conftest import AS_OF, NOW
 
@@ -21,8 +22,8 @@ REPO_GX = Path(__file__).resolve().parents[2] / "gx"
 Stored = tuple[str, str, float | None, float | None, str, str]
 
 
-def expected_expectations(name: str, settings: Any) -> list[Stored]:
-    canary = registry.get(name)
+def expected_expectations(name: str, settings: Any, catalogue: Catalogue | None = None) -> list[Stored]:
+    canary = (catalogue or registry).get(name)
     return sorted(
         ("expect_canary_metric_within_threshold", c.metric, c.threshold.min, c.threshold.max, c.name, describe(c))
         for c in canary.checks(settings)
@@ -45,13 +46,16 @@ def stored_expectations(path: Path) -> list[Stored]:
 
 
 def test_committed_gx_project_matches_the_canary_definitions() -> None:
-    for canary in registry.all():
-        defaults = canary.parse_settings({})
+    """Every canary of the repository's canary.toml (the built-ins and the NBA pack) has its suite in gx/."""
+    config = load_config(REPO_GX.parent / "canary.toml", env={})
+    assert len(config.catalogue.files()) >= 20, "the repository's canary.toml enables the NBA pack"
+    for canary in config.catalogue.all():
+        settings = config.settings_for(canary.name)
         suite = REPO_GX / "expectations" / f"{canary.name}.json"
         refresh = "run `canary demo --config canary.toml` in the repository root and commit gx/"
         assert suite.is_file(), f"{suite} missing: {refresh}"
-        assert stored_expectations(suite) == expected_expectations(canary.name, defaults), (
-            f"{suite} is out of date with pipeline_canary/canaries/{canary.name}.py: " + refresh
+        assert stored_expectations(suite) == expected_expectations(canary.name, settings, config.catalogue), (
+            f"{suite} is out of date with {canary.source}: " + refresh
         )
         validation = json.loads((REPO_GX / "validation_definitions" / f"{canary.name}.json").read_text())
         assert validation["suite"]["name"] == canary.name

@@ -72,3 +72,22 @@ def test_bad_pack_settings_say_what_to_write(tmp_path: Path, canaries: str, env:
     with pytest.raises(ConfigError) as caught:
         load_config(_config(tmp_path, canaries), env=env)
     assert message in str(caught.value)
+
+
+def test_the_readme_lists_every_canary_of_the_pack_with_its_tier_and_calendar() -> None:
+    """README's pack table is what `canary list` says: one row per canary file, tier and calendar rule."""
+    import re
+
+    from pipeline_canary.canary_files.load import load_file
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## The NBA pack") : readme.index("**Not covered yet**")]
+    rows = {m[0]: (m[1], m[2]) for m in re.findall(r"^\| `(\w+)` \| (\w+) \| ([^|]+?) \|", section, re.M)}
+    expected = {}
+    for name, path in pack_files("nba").items():
+        spec = load_file(path).spec
+        rule = ", ".join(spec.calendar.run_on)
+        if spec.calendar.skip_on:
+            rule += f"; not on {' or '.join(spec.calendar.skip_on)}"
+        expected[name] = (spec.tier, rule)
+    assert rows == expected
