@@ -67,7 +67,11 @@ class StagingTable:
 
 
 def staging_tables(tables: list[TableInfo], prefix: str, now: dt.datetime) -> list[StagingTable]:
-    """The tables whose names start with ``prefix``, with ages relative to ``now``."""
+    """The tables whose names start with ``prefix``, with ages relative to ``now``.
+
+    A table created after ``now`` did not exist then and is left out: a replay or a backtest sees the
+    dataset as it was at ``now`` (as far as today's listing tells; tables dropped since are gone).
+    """
     found = []
     start = len(prefix)
     for info in tables:  # hundreds of tables on a bad day: this loop stays lean
@@ -75,6 +79,8 @@ def staging_tables(tables: list[TableInfo], prefix: str, now: dt.datetime) -> li
         if not name.startswith(prefix):
             continue
         age = None if created is None else (now - created).total_seconds() / 3600.0
+        if age is not None and age < 0:
+            continue
         match = _BATCH.match(name, start)
         batch, worker = (match.group("batch"), match.group("worker")) if match else (None, None)
         found.append(StagingTable(info, age, batch, worker))
