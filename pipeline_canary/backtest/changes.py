@@ -22,9 +22,9 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from pipeline_canary.canaries._deadlines import local_deadline
 from pipeline_canary.canaries.base import CheckContext
 from pipeline_canary.canaries.prediction_gap import with_deadline
-from pipeline_canary.canaries._deadlines import local_deadline
 
 if TYPE_CHECKING:
     from pipeline_canary.canaries import Canary

@@ -25,14 +25,16 @@ if TYPE_CHECKING:
     from pipeline_canary.config import CanaryConfig
     from pipeline_canary.results import CheckpointResult
 
-# One sandbox GX project per process and configured project: suites are rebuilt from the canaries'
+# One sandbox GX project per process: suites are rebuilt from the canaries'
 # definitions (and updated when --set changes a threshold), so it never needs the configured one.
 _GX_DIRS: dict[str, tempfile.TemporaryDirectory[str]] = {}
+# (One per process, whatever the configuration: a process backtests one configuration, and tests
+# share the warm GX context instead of opening one per test.)
 
 
 def sandbox_config(config: CanaryConfig, state_path: Path) -> CanaryConfig:
     """``config`` with a temporary state file and GX project, alerting and metrics off, no docs."""
-    key = str(config.gx.project_dir)
+    key = "sandbox"
     if key not in _GX_DIRS:
         _GX_DIRS[key] = tempfile.TemporaryDirectory(prefix="canary-backtest-gx-")
     gx_dir = Path(_GX_DIRS[key].name) / "gx"
@@ -143,7 +145,9 @@ class Sandbox:
                 first_failed_at=incident.first_failed_at,
             )
             rows = self.config.alerting.evidence_rows
-            entry.messages.append(Message(now, "open", blocks.parent(incident, info, result=cp, evidence_rows=rows)["text"]))
+            entry.messages.append(
+                Message(now, "open", blocks.parent(incident, info, result=cp, evidence_rows=rows)["text"])
+            )
         if entry is None:
             return  # an update of an incident opened before the backtest: none exist in a sandbox
         entry.last_value = incident.last_value
