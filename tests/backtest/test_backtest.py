@@ -144,7 +144,7 @@ def test_a_backtest_posts_nothing_writes_no_metrics_and_leaves_the_state_alone(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     extra = (
-        '[alerting]\nchannel = "#canary"\nbackoff_s = 0.01\ntimeout_s = 2\n'
+        "[alerting]\nbackoff_s = 0.01\ntimeout_s = 2\n"
         f'[metrics]\nproject = "demo"\napi_endpoint = "{monitoring.endpoint}"\ninsecure = true\n'
     )
     config = make_config(seeded("incident"), extra=extra)
