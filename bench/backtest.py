@@ -44,10 +44,12 @@ def _config(root: Path, scenario: str) -> CanaryConfig:
     return load_config(path, env={})
 
 
-def _backtest(config: CanaryConfig, days: int, every: dt.timedelta, carry: bool) -> tuple[float, int, int, int]:
+def _backtest(config: CanaryConfig, days: int, every: dt.timedelta, carry: bool) -> tuple[float, int, str, int]:
     started = time.perf_counter()
     result = run_backtest(config, AS_OF - dt.timedelta(days=days - 1), AS_OF, every=every, until=NOW, carry=carry)
-    return time.perf_counter() - started, result.steps, result.evaluations, len(result.incidents)
+    validated = result.evaluations if result.gx_validations is None else result.gx_validations
+    evaluations = f"{result.evaluations} canary evaluations ({validated} GX validations)"
+    return time.perf_counter() - started, result.steps, evaluations, len(result.incidents)
 
 
 def main() -> None:
@@ -76,14 +78,14 @@ def main() -> None:
     spent, steps, evaluations, incidents = _backtest(config, args.days, every, True)
     print(
         f"backtest {args.days} days @ {args.every} min ({args.scenario}): {spent:8.2f} s  "
-        f"{steps} steps, {evaluations} canary evaluations of {steps * 4}, {incidents} incidents"
+        f"{steps} steps, {evaluations} of {steps * 4}, {incidents} incidents"
     )
     print(f"backtest / run:                               {spent / one:8.1f}x  (target <= 60x at 60 days)")
     if args.full_days:
         spent, steps, evaluations, _ = _backtest(config, args.full_days, every, False)
         ratio = spent / one
         print(
-            f"every step, {args.full_days} days: {spent:8.2f} s, {steps} steps, {evaluations} evaluations, "
+            f"every step, {args.full_days} days: {spent:8.2f} s, {steps} steps, {evaluations}, "
             f"{ratio:.1f}x one run ({ratio / steps:.2f}x per step)"
         )
 

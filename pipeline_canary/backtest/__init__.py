@@ -17,7 +17,9 @@ at every step (runs are counted, reminders fall due) as the live scheduler's run
 two change points nothing the canary compares with ``now`` changes side, so the carried result is
 the one a run would have produced; only informative metrics that are not checked (the age of the
 oldest staging table) may show the value of the step that computed them. Canaries without known
-change points (canary files, packs) run at every step. ``carry=False`` runs everything every step.
+change points (canary files, packs) run at every step. And GX validates each distinct verdict input
+once (:mod:`.memo`: the verdict is a function of the suite and the checked metric values).
+``carry=False`` runs and validates everything at every step.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from pipeline_canary.backtest.changes import change_points
+from pipeline_canary.backtest.memo import ValidationMemo
 from pipeline_canary.backtest.sandbox import Message, Opened, Sandbox, sandbox_config
 from pipeline_canary.errors import InputError
 
@@ -76,6 +79,7 @@ class Backtest:
     checkpoints: list[str]
     steps: int = 0
     evaluations: int = 0  # canary runs actually made (steps x checkpoints without carrying forward)
+    gx_validations: int | None = None  # GX runs made (None: every evaluation validated, carry=False)
     duration_s: float = 0.0
     incidents: list[Opened] = field(default_factory=list)
     known_days: tuple[dt.date, ...] = ()
@@ -95,6 +99,7 @@ class Backtest:
             "checkpoints": self.checkpoints,
             "steps": self.steps,
             "evaluations": self.evaluations,
+            "gx_validations": self.gx_validations,
             "duration_s": round(self.duration_s, 3),
             "overrides": self.overrides,
             "known_incident_days": [d.isoformat() for d in self.known_days],
@@ -168,20 +173,25 @@ def _replay(
     out: Backtest,
 ) -> int:
     from pipeline_canary.checkpoints.runner import resolve_clock, run_checkpoints
+    from pipeline_canary.game_calendar import RunCalendar
     from pipeline_canary.results import Outcome
 
+    memo = ValidationMemo() if carry else None
     last: dict[str, CheckpointResult] = {}
     points: dict[str, list[dt.datetime] | None] = {}
     day: dt.date | None = None
     previous: dt.datetime | None = None
+    calendar = RunCalendar()
     evaluations = 0
     for index, now in enumerate(steps):
         as_of = resolve_clock(config.pipeline.timezone, None, now).as_of
         if as_of != day or previous is None:
             day, due = as_of, [c.name for c in canaries]
+            calendar = RunCalendar()  # the game day's calendar (it depends on as_of only), shared by its runs
             horizon = now + dt.timedelta(days=1, hours=2)  # past the end of any game day (DST included)
             points = {
-                c.name: change_points(config, warehouse, c, as_of, now, horizon) if carry else None for c in canaries
+                c.name: change_points(config, warehouse, c, as_of, now, horizon, calendar) if carry else None
+                for c in canaries
             }
         else:
             since = previous
@@ -191,7 +201,10 @@ def _replay(
                 if points[c.name] is None or any(since < p <= now for p in points[c.name] or ())
             ]
         if due:
-            result = run_checkpoints(config, due, now=now, warehouse=warehouse, build_docs=False)
+            result = run_checkpoints(
+                config, due, now=now, warehouse=warehouse, build_docs=False, validator=memo,
+                calendar=calendar if carry else None,
+            )  # fmt: skip
             evaluations += len(due)
             last.update({cp.name: cp for cp in result.checkpoints})
         for canary in canaries:
@@ -202,4 +215,5 @@ def _replay(
         previous = now
         if on_step is not None:
             on_step(index + 1, len(steps), now)
+    out.gx_validations = memo.validated if memo is not None else None
     return evaluations

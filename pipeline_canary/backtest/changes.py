@@ -3,8 +3,9 @@
 Within one as-of date a built-in canary's observation depends on the run's ``now`` only through
 the comparisons its SQL and code make with it, so its verdict can change only at these moments:
 
-* ``prediction_gap``: the write times of the as-of date's predictions (``created_at <= @now``), the
-  day's deadline (``due_by``) and every game's own (``lead_hours`` before its tip);
+* ``prediction_gap``: the day's deadline (``due_by``), every game's own (``lead_hours`` before its
+  tip) and the write times of the as-of date's predictions (``created_at <= @now``) from the first
+  deadline on (before it the checkpoint is pending whatever was written);
 * ``feature_contamination``: the write times of the window's feature rows (``created_at <= @now``);
 * ``orphaned_staging_tables``: each staging table's creation (it appears) and the moment its age
   passes ``max_age_hours`` (strictly: the point is moved one microsecond later);
@@ -29,6 +30,7 @@ from pipeline_canary.canaries.prediction_gap import with_deadline
 if TYPE_CHECKING:
     from pipeline_canary.canaries import Canary
     from pipeline_canary.config import CanaryConfig
+    from pipeline_canary.game_calendar import RunCalendar
     from pipeline_canary.warehouse import Warehouse
 
 EPSILON = dt.timedelta(microseconds=1)
@@ -58,12 +60,13 @@ def _aware(value: dt.datetime) -> dt.datetime:
 
 
 def _prediction_gap(ctx: CheckContext, settings: Any, since: dt.datetime, until: dt.datetime) -> Points:
-    points = _written(ctx, "prediction_gap", {"as_of": ctx.as_of, "since": since, "until": until})
     day_due = local_deadline(ctx.as_of, settings.due_time, ctx.pipeline.timezone)
-    points.append(day_due)
+    deadlines = [day_due]
     for game in ctx.calendar().games_on(ctx.as_of):
-        points.append(with_deadline({"tip_at": game.tip_at}, day_due, settings.lead)["due_at"])
-    return points
+        deadlines.append(with_deadline({"tip_at": game.tip_at}, day_due, settings.lead)["due_at"])
+    first_due = min(deadlines)
+    written = _written(ctx, "prediction_gap", {"as_of": ctx.as_of, "since": since, "until": until})
+    return deadlines + [p for p in written if p >= first_due]
 
 
 def _feature_contamination(ctx: CheckContext, settings: Any, since: dt.datetime, until: dt.datetime) -> Points:
@@ -106,6 +109,7 @@ def change_points(
     as_of: dt.date,
     since: dt.datetime,
     until: dt.datetime,
+    calendar: RunCalendar | None = None,
 ) -> Points | None:
     """The sorted points in ``(since, until]`` where ``canary``'s verdict about ``as_of`` may change.
 
@@ -114,7 +118,7 @@ def change_points(
     finder = FINDERS.get(canary.name)
     if finder is None or not type(canary).__module__.startswith("pipeline_canary.canaries."):
         return None
-    ctx = CheckContext(warehouse=warehouse, pipeline=config.pipeline, as_of=as_of, now=until)
+    ctx = CheckContext(warehouse=warehouse, pipeline=config.pipeline, as_of=as_of, now=until, calendar_source=calendar)
     try:
         points = finder(ctx, config.settings_for(canary.name), since, until)
     except Exception:  # the canary's own run reports what is wrong; here it only costs speed

@@ -147,7 +147,8 @@ def _when(value: dt.datetime | None) -> str:
 def print_backtest(result: Backtest) -> None:
     click.echo(
         f"backtest {result.start} .. {result.end} every {int(result.every.total_seconds() // 60)} min: "
-        f"{result.steps} steps x {len(result.checkpoints)} checkpoints, {result.evaluations} evaluations, "
+        f"{result.steps} steps x {len(result.checkpoints)} checkpoints, {result.evaluations} evaluations "
+        f"({result.gx_validations if result.gx_validations is not None else result.evaluations} GX validations), "
         f"{result.duration_s:.1f} s"
     )
     for key, value in result.overrides.items():

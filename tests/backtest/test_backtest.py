@@ -77,6 +77,7 @@ def test_carrying_results_forward_finds_what_running_every_step_finds(
     carried = run_backtest(config, AS_OF, AS_OF, every=every, until=NOW)
     full = run_backtest(config, AS_OF, AS_OF, every=every, until=NOW, carry=False)
     assert full.evaluations == full.steps * 4 > carried.evaluations
+    assert carried.gx_validations is not None and carried.gx_validations < carried.evaluations  # verdicts reused
 
     def seen(result: object) -> list[tuple[object, ...]]:
         return [
