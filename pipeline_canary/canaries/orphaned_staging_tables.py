@@ -67,11 +67,7 @@ class StagingTable:
 
 
 def staging_tables(tables: list[TableInfo], prefix: str, now: dt.datetime) -> list[StagingTable]:
-    """The tables whose names start with ``prefix``, with ages relative to ``now``.
-
-    A table created after ``now`` did not exist then and is left out: a replay or a backtest sees the
-    dataset as it was at ``now`` (as far as today's listing tells; tables dropped since are gone).
-    """
+    """The tables whose names start with ``prefix``, with ages relative to ``now``."""
     found = []
     start = len(prefix)
     for info in tables:  # hundreds of tables on a bad day: this loop stays lean
@@ -79,8 +75,6 @@ def staging_tables(tables: list[TableInfo], prefix: str, now: dt.datetime) -> li
         if not name.startswith(prefix):
             continue
         age = None if created is None else (now - created).total_seconds() / 3600.0
-        if age is not None and age < 0:
-            continue
         match = _BATCH.match(name, start)
         batch, worker = (match.group("batch"), match.group("worker")) if match else (None, None)
         found.append(StagingTable(info, age, batch, worker))
@@ -138,7 +132,9 @@ class OrphanedStagingTables(Canary):
     def collect(self, ctx: CheckContext, settings: Any) -> Observation:
         prefix = ctx.pipeline.staging_prefix
         listed = ctx.warehouse.tables(ctx.pipeline.staging_dataset)
-        staging = staging_tables(listed, prefix, ctx.now)
+        # A table created after now did not exist then: a replay or a backtest sees the dataset as it
+        # was at now (as far as today's listing tells: tables dropped since are not listed).
+        staging = [s for s in staging_tables(listed, prefix, ctx.now) if s.age_hours is None or s.age_hours >= 0]
         orphans = [s for s in staging if s.age_hours is not None and s.age_hours > settings.max_age_hours]
         orphans.sort(key=lambda s: -(s.age_hours or 0.0))
         unknown = [s for s in staging if s.age_hours is None]
