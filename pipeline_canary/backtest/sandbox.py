@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from pipeline_canary.alerting import blocks, incidents
 from pipeline_canary.alerting.incidents import Incident, Policy
 from pipeline_canary.errors import UnknownCheckpointError
+from pipeline_canary.results import Outcome
 from pipeline_canary.state.sqlite import SQLiteState
 
 if TYPE_CHECKING:
@@ -85,9 +86,21 @@ class Sandbox:
         self.state = SQLiteState(path)
         self.policy = Policy.from_config(config.alerting)
         self.opened: dict[int, Opened] = {}  # by incident id
+        self._active: set[str] = set()  # checkpoints with pending or open incidents
+
+    def idle(self, cp: CheckpointResult) -> bool:
+        """Whether ``cp`` cannot move anything: no current incidents, nothing failing, warning or errored.
+
+        Such a result opens nothing, and there is nothing for it to resolve, drop or close.
+        """
+        if cp.name in self._active or cp.outcome is Outcome.ERRORED:
+            return False
+        return not any(c.outcome in (Outcome.FAILED, Outcome.WARNED) for c in cp.checks)
 
     def advance(self, cp: CheckpointResult, as_of: dt.date, now: dt.datetime) -> None:
         """One checkpoint's result at one step, as ``alerting.enqueue_run`` handles a live, newest run."""
+        if self.idle(cp):
+            return
         settings = self.config.alerting
         info = blocks.CanaryInfo.lookup(cp.name, self.config.catalogue)
         try:
@@ -117,6 +130,13 @@ class Sandbox:
                 transition.incidents += ended.incidents
                 transition.intents += ended.intents
             saved = {i.key: i for i in incidents.save(conn, transition.incidents, transition.dropped)}
+            active = conn.execute(
+                "SELECT 1 FROM alert_incidents WHERE checkpoint = ? AND status IN ('pending', 'open') LIMIT 1",
+                (cp.name,),
+            ).fetchone()
+        self._active.discard(cp.name)
+        if active is not None:
+            self._active.add(cp.name)
         for intent in transition.intents:
             incident = saved.get(intent.incident.key, intent.incident)
             self._record(intent.kind, intent.reason, incident, info, cp, as_of, now)
