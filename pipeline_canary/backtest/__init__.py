@@ -48,6 +48,7 @@ __all__ = ["Backtest", "Message", "Opened", "run_backtest", "schedule"]
 log = logging.getLogger(__name__)
 MAX_STEPS = 100_000
 Progress = Callable[[int, int, dt.datetime], None]
+_RANK = {"skipped": 0, "passed": 1, "warned": 2, "errored": 3, "failed": 4}
 
 
 def schedule(
@@ -85,6 +86,7 @@ class Backtest:
     known_days: tuple[dt.date, ...] = ()
     overrides: dict[str, str] = field(default_factory=dict)
     failing_steps: dict[str, int] = field(default_factory=dict)  # per checkpoint: steps with a failed check
+    days: dict[str, dict[dt.date, str]] = field(default_factory=dict)  # per checkpoint: worst outcome per day
 
     @property
     def unexplained(self) -> list[Opened]:
@@ -211,6 +213,10 @@ def _replay(
             cp = last[canary.name]
             if any(c.outcome is Outcome.FAILED for c in cp.checks):
                 out.failing_steps[canary.name] = out.failing_steps.get(canary.name, 0) + 1
+            per_day = out.days.setdefault(canary.name, {})
+            worst = per_day.get(as_of)
+            if worst is None or _RANK[cp.outcome.value] > _RANK.get(worst, 0):
+                per_day[as_of] = cp.outcome.value
             sandbox.advance(cp, as_of, now)
         previous = now
         if on_step is not None:

@@ -98,6 +98,7 @@ def load_with_overrides(config_path: str | None, sets: dict[str, str]) -> Canary
     help="A game date with a known incident: alerts on other days are reported as unexplained (repeatable).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
+@click.option("--page", is_flag=True, help="Also write backtest.html (a timeline per canary) next to the dashboard.")
 def backtest(
     checkpoints: tuple[str, ...],
     config_path: str | None,
@@ -108,6 +109,7 @@ def backtest(
     sets: tuple[str, ...],
     known: tuple[dt.date, ...],
     as_json: bool,
+    page: bool,
 ) -> int:
     """Replay the run schedule over past game days: which incidents would have opened, when, and what was posted.
 
@@ -133,6 +135,12 @@ def backtest(
         config, start, end, every=every, names=names or None, until=until, known_days=known, on_step=progress
     )
     result.overrides = overrides
+    if page:
+        from pipeline_canary.backtest.page import write_page
+        from pipeline_canary.reports.dashboard import docs_root
+
+        written = write_page(result, docs_root(config))
+        click.echo(f"backtest page: {written}", err=True)
     if as_json:
         print_json(result.to_dict())
     else:

@@ -114,9 +114,13 @@ def test_json_shape_and_set_changes_the_outcome(
         and report["overrides"] == {"checkpoints.feature_contamination.fail_pct": "30"}
     )
     assert config.settings_for("feature_contamination").fail_pct == 15  # the configuration itself is unchanged
-    # a known incident day explains the alert
-    code, out, _ = cli(capsys, *args, "--known-incident", "2026-02-08")
+    # a known incident day explains the alert; --page writes the timeline next to the dashboard
+    code, out, err = cli(capsys, *args, "--known-incident", "2026-02-08", "--page")
     assert code == 0 and json.loads(out)["alerts_without_known_incident"] == 0
+    page = config.gx.project_dir / "uncommitted" / "data_docs" / "backtest.html"
+    assert f"backtest page: {page}" in err
+    text = page.read_text(encoding="utf-8")
+    assert "feature_contamination" in text and 'title="2026-02-08: failed ▲"' in text
 
 
 def test_bad_set_keys_and_values_exit_2_with_the_configuration_messages(
