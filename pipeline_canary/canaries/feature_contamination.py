@@ -3,6 +3,9 @@
 24.6% of recent ``ml_feature_store_v2`` rows once had at least one required feature defaulted,
 silently degrading predictions and training data. Required features are every feature outside
 ``OPTIONAL_FEATURES`` = {25, 26, 27, 37..59} (quality_scorer.py): indices 0–24 and 28–36.
+
+Only rows written by the run's ``now`` (``created_at <= @now``) count, so a replay or a backtest sees
+the feature store as it was then, not the rows a later backfill wrote.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ SELECT
 FROM {feature_store}
 WHERE game_date >= @window_start AND game_date < @as_of
   AND feature_count >= @min_feature_count
+  AND created_at <= @now
 GROUP BY game_date
 ORDER BY game_date
 """
@@ -74,6 +78,7 @@ FROM (
   FROM {feature_store}
   WHERE game_date >= @window_start AND game_date < @as_of
     AND feature_count >= @min_feature_count
+    AND created_at <= @now
 ) AS window_rows, UNNEST(window_rows.default_feature_indices) AS idx
 GROUP BY idx
 """
@@ -97,7 +102,15 @@ class ContaminationSettings(Settings):
 class FeatureContamination(Canary):
     name = "feature_contamination"
     order = 20
-    reads = {"feature_store_table": ("game_date", "feature_count", "required_default_count", "default_feature_indices")}
+    reads = {
+        "feature_store_table": (
+            "game_date",
+            "feature_count",
+            "required_default_count",
+            "default_feature_indices",
+            "created_at",
+        )
+    }
     headline = Headline(("required_default_pct",), "Required-feature contamination", "%")
     title = "Required-feature contamination"
     description = (
@@ -149,6 +162,7 @@ class FeatureContamination(Canary):
             "as_of": ctx.as_of,
             "window_start": ctx.as_of - dt.timedelta(days=settings.window_days),
             "min_feature_count": settings.min_feature_count,
+            "now": ctx.now,
         }
         return [Query(DAILY_SQL, params), Query(INDICES_SQL, params)]
 

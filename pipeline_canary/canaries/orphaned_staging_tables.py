@@ -132,7 +132,9 @@ class OrphanedStagingTables(Canary):
     def collect(self, ctx: CheckContext, settings: Any) -> Observation:
         prefix = ctx.pipeline.staging_prefix
         listed = ctx.warehouse.tables(ctx.pipeline.staging_dataset)
-        staging = staging_tables(listed, prefix, ctx.now)
+        # A table created after now did not exist then: a replay or a backtest sees the dataset as it
+        # was at now (as far as today's listing tells: tables dropped since are not listed).
+        staging = [s for s in staging_tables(listed, prefix, ctx.now) if s.age_hours is None or s.age_hours >= 0]
         orphans = [s for s in staging if s.age_hours is not None and s.age_hours > settings.max_age_hours]
         orphans.sort(key=lambda s: -(s.age_hours or 0.0))
         unknown = [s for s in staging if s.age_hours is None]

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline_canary.game_calendar import RunOn, SkipOn
 
@@ -54,6 +54,19 @@ class TableSpec(_Spec):
     table: str
     columns: list[str] = Field(default_factory=list)
     partitioned: bool = False  # queries must filter on game_date (the configured pipeline tables always must)
+    # The column that records when a row was written (created_at, processed_at): the statements that
+    # read the table filter on it with @now, so a replay or a backtest sees the table as it was then.
+    # It is one of the columns read (`canary canaries check` checks that it exists).
+    written_at: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reads_written_at(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("written_at"), str):
+            columns = data.get("columns", [])
+            if isinstance(columns, list) and data["written_at"] not in columns:
+                data = {**data, "columns": [*columns, data["written_at"]]}
+        return data
 
 
 class StatementSpec(_Spec):
@@ -258,7 +271,18 @@ def check_spec(spec: CanaryFileSpec, stem: str) -> list[Problem]:
             problems.append(((*where, "table") if isinstance(raw, dict) else where, problem))
         for i, column in enumerate(table.columns):
             if not IDENT.fullmatch(column):
-                problems.append(((*where, "columns", i), f"{column!r} is not a column name"))
+                key = (*where, "written_at") if column == table.written_at else (*where, "columns", i)
+                problems.append((key, f"{column!r} is not a column name"))
+        if table.written_at is not None:
+            unfiltered = [s for s in spec.statements if "{" + name + "}" in s.sql and "@now" not in s.sql]
+            if unfiltered:
+                problems.append(
+                    (
+                        (*where, "written_at"),
+                        f"{len(unfiltered)} statement(s) read {{{name}}} without @now: filter them with "
+                        f"{table.written_at} <= @now (rows written later did not exist at the run's now)",
+                    )
+                )
     calendar = spec.calendar
     if not calendar.run_on:
         problems.append((("calendar", "run_on"), 'give at least one of "game_days", "days_after_game_days", "always"'))

@@ -154,14 +154,20 @@ def run_checkpoints(
     warehouse: Warehouse | None = None,
     build_docs: bool | None = None,
     on_result: Callable[[CheckpointResult], None] | None = None,
+    validator: Callable[..., CheckpointResult] | None = None,
+    calendar: RunCalendar | None = None,
 ) -> RunResult:
     """Run ``names`` (default: every checkpoint) and return one RunResult, its checkpoints in canary order.
 
     The canaries collect in a pool of ``[warehouse] max_concurrent_queries`` threads while this one
     prepares GX (an import of seconds when cold) and validates each observation as it arrives;
-    ``on_result`` sees the results in canary order.
+    ``on_result`` sees the results in canary order. ``validator`` replaces
+    :func:`~pipeline_canary.checkpoints.validate.validate` (same signature; the backtest's memo), and
+    ``calendar`` is the game calendar of ``as_of`` to share (the backtest's runs of one game day).
     """
     from pipeline_canary.checkpoints.validate import validate
+
+    check: Callable[..., CheckpointResult] = validator or validate
 
     started = time.perf_counter()
     canaries = config.catalogue.select(names)
@@ -172,7 +178,7 @@ def run_checkpoints(
     planned = [(canary, config.settings_for(canary.name)) for canary in canaries]
     warehouse, own = _connected(config, warehouse)
     ping = threading.Lock()
-    calendar = RunCalendar()  # built by the first canary that needs it, shared by all
+    calendar = calendar or RunCalendar()  # built by the first canary that needs it, shared by all
 
     @functools.cache
     def unreachable() -> str | None:
@@ -194,7 +200,7 @@ def run_checkpoints(
     with Pool(jobs, config.warehouse.max_concurrent_queries, warehouse, own=own) as pool:
         project.prepare(planned)
         for index, collected in pool.arrivals():
-            result = validated[index] = validate(project, collected, run_id, now, evidence_rows=config.evidence.rows)
+            result = validated[index] = check(project, collected, run_id, now, evidence_rows=config.evidence.rows)
             log.info(
                 "checkpoint finished",
                 extra={

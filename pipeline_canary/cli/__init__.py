@@ -45,6 +45,7 @@ COMMANDS: dict[str, str] = {
     "serve": "pipeline_canary.cli.serve:serve",
     "staging": "pipeline_canary.cli.staging:staging",
     "canaries": "pipeline_canary.cli.canaries:canaries",
+    "backtest": "pipeline_canary.cli.backtest:backtest",
 }
 
 

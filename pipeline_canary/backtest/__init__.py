@@ -1,0 +1,225 @@
+"""``canary backtest``: replay the run schedule over history and report what would have alerted.
+
+Each step of the schedule (every ``every`` from local midnight of the first day to the end of the
+last, never past ``until``, default the wall clock) is a run with an injected clock: ``now`` is the
+step's time and ``as_of`` the game date of ``now`` in the pipeline's timezone. The checkpoints run
+through the real runner (their SQL, with ``@now``, and GX validation, in a sandbox GX project), and
+the results advance incidents exactly as the live alert sink would, in a sandbox state
+(:mod:`.sandbox`): a temporary SQLite file, no Slack, no metrics. The messages that would have been
+posted are rendered and kept.
+
+Speed, correct by construction: a canary's verdict about one as-of date can change only at its
+change points (:mod:`.changes`: the write times of the rows it reads, its deadlines, the moments a
+table's age crosses its threshold). So each canary runs at the first step of every game day and
+then only at a step that follows one of its change points (``previous step < point <= step``); at
+the other steps its previous result is carried forward unchanged, and the incidents still advance
+at every step (runs are counted, reminders fall due) as the live scheduler's runs would. Between
+two change points nothing the canary compares with ``now`` changes side, so the carried result is
+the one a run would have produced; only informative metrics that are not checked (the age of the
+oldest staging table) may show the value of the step that computed them. Canaries without known
+change points (canary files, packs) run at every step. And GX validates each distinct verdict input
+once (:mod:`.memo`: the verdict is a function of the suite and the checked metric values).
+``carry=False`` runs and validates everything at every step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tempfile
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from pipeline_canary.backtest.changes import change_points
+from pipeline_canary.backtest.memo import ValidationMemo
+from pipeline_canary.backtest.sandbox import Message, Opened, Sandbox, sandbox_config
+from pipeline_canary.errors import InputError
+
+if TYPE_CHECKING:
+    from pipeline_canary.config import CanaryConfig
+    from pipeline_canary.results import CheckpointResult
+
+__all__ = ["Backtest", "Message", "Opened", "run_backtest", "schedule"]
+
+log = logging.getLogger(__name__)
+MAX_STEPS = 100_000
+Progress = Callable[[int, int, dt.datetime], None]
+_RANK = {"skipped": 0, "passed": 1, "warned": 2, "errored": 3, "failed": 4}
+
+
+def schedule(
+    start: dt.date, end: dt.date, every: dt.timedelta, timezone: str, until: dt.datetime | None = None
+) -> list[dt.datetime]:
+    """The step times (UTC): every ``every`` from local midnight of ``start`` to before that of ``end + 1``."""
+    if every <= dt.timedelta(0):
+        raise InputError(f"the step must be positive, got {every}")
+    if end < start:
+        raise InputError(f"--to {end} is before --from {start}")
+    zone = ZoneInfo(timezone)
+    first = dt.datetime.combine(start, dt.time(0), zone).astimezone(dt.UTC)
+    stop = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), zone).astimezone(dt.UTC)
+    if until is not None:
+        stop = min(stop, until.astimezone(dt.UTC) + dt.timedelta(microseconds=1))
+    count = max(0, -(-(stop - first) // every))
+    if count > MAX_STEPS:
+        raise InputError(f"{count:,} steps is too many (at most {MAX_STEPS:,}): shorten the range or lengthen --every")
+    return [first + i * every for i in range(count)]
+
+
+@dataclass
+class Backtest:
+    """What a backtest found: the incidents that would have alerted, and what it cost."""
+
+    start: dt.date
+    end: dt.date
+    every: dt.timedelta
+    checkpoints: list[str]
+    steps: int = 0
+    evaluations: int = 0  # canary runs actually made (steps x checkpoints without carrying forward)
+    gx_validations: int | None = None  # GX runs made (None: every evaluation validated, carry=False)
+    duration_s: float = 0.0
+    incidents: list[Opened] = field(default_factory=list)
+    known_days: tuple[dt.date, ...] = ()
+    overrides: dict[str, str] = field(default_factory=dict)
+    failing_steps: dict[str, int] = field(default_factory=dict)  # per checkpoint: steps with a failed check
+    days: dict[str, dict[dt.date, str]] = field(default_factory=dict)  # per checkpoint: worst outcome per day
+
+    @property
+    def unexplained(self) -> list[Opened]:
+        """Incidents that opened on a day with no known incident (every one, when none are known)."""
+        return [i for i in self.incidents if i.as_of not in self.known_days]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "every_minutes": self.every.total_seconds() / 60,
+            "checkpoints": self.checkpoints,
+            "steps": self.steps,
+            "evaluations": self.evaluations,
+            "gx_validations": self.gx_validations,
+            "duration_s": round(self.duration_s, 3),
+            "overrides": self.overrides,
+            "known_incident_days": [d.isoformat() for d in self.known_days],
+            "failing_steps": self.failing_steps,
+            "incidents": [_incident_dict(i, self.known_days) for i in self.incidents],
+            "alerts_without_known_incident": len(self.unexplained),
+        }
+
+
+def _incident_dict(incident: Opened, known: Collection[dt.date]) -> dict[str, Any]:
+    return {
+        "checkpoint": incident.checkpoint,
+        "check": incident.check,
+        "severity": incident.severity,
+        "as_of": incident.as_of.isoformat(),
+        "game_date": incident.game_date.isoformat() if incident.game_date else None,
+        "first_failed_at": incident.first_failed_at.isoformat(),
+        "opened_at": incident.opened_at.isoformat(),
+        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+        "status": incident.status,
+        "last_value": incident.last_value,
+        "known_incident_day": incident.as_of in known,
+        "messages": [m.to_dict() for m in incident.messages],
+    }
+
+
+def run_backtest(
+    config: CanaryConfig,
+    start: dt.date,
+    end: dt.date,
+    *,
+    every: dt.timedelta = dt.timedelta(minutes=30),
+    names: Sequence[str] | None = None,
+    until: dt.datetime | None = None,
+    known_days: Collection[dt.date] = (),
+    carry: bool = True,
+    on_step: Progress | None = None,
+) -> Backtest:
+    """Replay the schedule from ``start`` to ``end`` (game dates) and return what would have alerted."""
+    from pipeline_canary.warehouse import connect_pipeline
+
+    started = time.perf_counter()
+    canaries = config.catalogue.select(names)
+    timezone = config.pipeline.timezone
+    steps = schedule(start, end, every, timezone, until or dt.datetime.now(dt.UTC))
+    out = Backtest(start, end, every, [c.name for c in canaries], known_days=tuple(sorted(known_days)))
+    with tempfile.TemporaryDirectory(prefix="canary-backtest-") as tmp:
+        state_path = Path(tmp) / "state.sqlite"
+        sandboxed = sandbox_config(config, state_path)
+        sandbox = Sandbox(sandboxed, state_path)
+        warehouse = connect_pipeline(config)
+        try:
+            out.evaluations = _replay(sandboxed, sandbox, warehouse, canaries, steps, carry, on_step, out)
+        finally:
+            warehouse.close()
+            sandbox.state.close()
+    out.steps = len(steps)
+    out.incidents = sorted(sandbox.opened.values(), key=lambda i: (i.opened_at, i.checkpoint, i.check))
+    out.duration_s = time.perf_counter() - started
+    return out
+
+
+def _replay(
+    config: CanaryConfig,
+    sandbox: Sandbox,
+    warehouse: Any,
+    canaries: Sequence[Any],
+    steps: Sequence[dt.datetime],
+    carry: bool,
+    on_step: Progress | None,
+    out: Backtest,
+) -> int:
+    from pipeline_canary.checkpoints.runner import resolve_clock, run_checkpoints
+    from pipeline_canary.game_calendar import RunCalendar
+    from pipeline_canary.results import Outcome
+
+    memo = ValidationMemo() if carry else None
+    last: dict[str, CheckpointResult] = {}
+    points: dict[str, list[dt.datetime] | None] = {}
+    day: dt.date | None = None
+    previous: dt.datetime | None = None
+    calendar = RunCalendar()
+    evaluations = 0
+    for index, now in enumerate(steps):
+        as_of = resolve_clock(config.pipeline.timezone, None, now).as_of
+        if as_of != day or previous is None:
+            day, due = as_of, [c.name for c in canaries]
+            calendar = RunCalendar()  # the game day's calendar (it depends on as_of only), shared by its runs
+            horizon = now + dt.timedelta(days=1, hours=2)  # past the end of any game day (DST included)
+            points = {
+                c.name: change_points(config, warehouse, c, as_of, now, horizon, calendar) if carry else None
+                for c in canaries
+            }
+        else:
+            since = previous
+            due = [
+                c.name
+                for c in canaries
+                if points[c.name] is None or any(since < p <= now for p in points[c.name] or ())
+            ]
+        if due:
+            result = run_checkpoints(
+                config, due, now=now, warehouse=warehouse, build_docs=False, validator=memo,
+                calendar=calendar if carry else None,
+            )  # fmt: skip
+            evaluations += len(due)
+            last.update({cp.name: cp for cp in result.checkpoints})
+        for canary in canaries:
+            cp = last[canary.name]
+            if any(c.outcome is Outcome.FAILED for c in cp.checks):
+                out.failing_steps[canary.name] = out.failing_steps.get(canary.name, 0) + 1
+            per_day = out.days.setdefault(canary.name, {})
+            worst = per_day.get(as_of)
+            if worst is None or _RANK[cp.outcome.value] > _RANK.get(worst, 0):
+                per_day[as_of] = cp.outcome.value
+            sandbox.advance(cp, as_of, now)
+        previous = now
+        if on_step is not None:
+            on_step(index + 1, len(steps), now)
+    out.gx_validations = memo.validated if memo is not None else None
+    return evaluations
