@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,16 +26,28 @@ AS_OF = dt.date(2026, 2, 8)
 
 @pytest.fixture(scope="session")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
-    """``seeded(scenario)`` -> path of a read-only DuckDB demo warehouse (1 season, fixed clock)."""
+    """``seeded(scenario)`` -> path of a read-only DuckDB demo warehouse (1 season, fixed clock).
+
+    Under pytest-xdist the workers share one folder: the first worker to ask for a scenario seeds it
+    (under a file lock; ``seed`` renames the finished file into place) and the others open it, so a
+    scenario is seeded once per test session, not once per worker.
+    """
     from pipeline_canary.demo import seed
 
     cache: dict[str, Path] = {}
-    root = tmp_path_factory.mktemp("warehouses")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = tmp_path_factory.getbasetemp().parent / "warehouses"  # the session's, shared by its workers
+        root.mkdir(exist_ok=True)
+    else:
+        root = tmp_path_factory.mktemp("warehouses")
 
     def get(scenario: str) -> Path:
         if scenario not in cache:
             path = root / f"{scenario}.duckdb"
-            seed(path, scenario=scenario, seasons=1, now=NOW)
+            with (root / f"{scenario}.lock").open("w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not path.exists():
+                    seed(path, scenario=scenario, seasons=1, now=NOW)
             cache[scenario] = path
         return cache[scenario]
 
