@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline_canary.cli import main
+from pipeline_canary.demo.caught import CAUGHT_BY
 from tests.conftest import NOW
 
 
@@ -114,12 +115,10 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     proc = canary("demo", "--dir", str(tmp_path / "d"), "--scenario", "incident", "--json")
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
-    assert {c["name"]: c["outcome"] for c in data["checkpoints"]} == {
-        "prediction_gap": "failed",
-        "feature_contamination": "failed",
-        "schema_parity": "failed",
-        "orphaned_staging_tables": "failed",
-    }
+    outcomes = {c["name"]: c["outcome"] for c in data["checkpoints"]}
+    assert {n for n, o in outcomes.items() if o == "failed"} == set(CAUGHT_BY["incident"])
+    assert {"prediction_gap", "feature_contamination", "schema_parity", "orphaned_staging_tables"} <= set(outcomes)
+    assert set(outcomes.values()) <= {"failed", "passed", "skipped"}  # the NBA pack runs too, nothing errors
     assert data["docs_index"] and Path(data["docs_index"]).is_file()
     assert (tmp_path / "d" / "canary.toml").is_file()
     # a second run reuses the seeded warehouse and the config it wrote
