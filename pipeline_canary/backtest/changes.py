@@ -11,15 +11,19 @@ the comparisons its SQL and code make with it, so its verdict can change only at
   passes ``max_age_hours`` (strictly: the point is moved one microsecond later);
 * ``schema_parity``: none (it compares today's schemas whatever the clock).
 
-A point ``p`` changes the result of every step ``t >= p``. Canaries not listed here (canary files,
-packs) have no known change points: :func:`change_points` returns None and they are evaluated at
-every step. The points are a superset (a write that changes no count is a point all the same),
-which costs evaluations, never correctness.
+A point ``p`` changes the result of every step ``t >= p``. A canary file (the packs' included)
+whose SQL never mentions ``@now`` sees the same rows at every step of a game day (its parameters
+and calendar rules depend on the as-of date only): its one change point is its ``[calendar]
+due_by`` (pending before, judged after), so it runs at the first step of each game day and once it
+falls due. Other canaries have no known change points: :func:`change_points` returns None and they
+are evaluated at every step. The points are a superset (a write that changes no count is a point
+all the same), which costs evaluations, never correctness.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +33,7 @@ from pipeline_canary.canaries.prediction_gap import with_deadline
 
 if TYPE_CHECKING:
     from pipeline_canary.canaries import Canary
+    from pipeline_canary.canary_files.canary import FileCanary
     from pipeline_canary.config import CanaryConfig
     from pipeline_canary.game_calendar import RunCalendar
     from pipeline_canary.warehouse import Warehouse
@@ -90,6 +95,15 @@ def _orphaned_staging(ctx: CheckContext, settings: Any, since: dt.datetime, unti
     return points
 
 
+_NOW = re.compile(r"@now\b")
+
+
+def _reads_now(canary: FileCanary) -> bool:
+    """Whether any statement or evidence query of a canary file compares with the run's ``now``."""
+    spec = canary.spec
+    return any(_NOW.search(q.sql) for q in spec.statements) or any(_NOW.search(e.sql) for e in spec.evidence)
+
+
 def _none(ctx: CheckContext, settings: Any, since: dt.datetime, until: dt.datetime) -> Points:
     return []
 
@@ -115,6 +129,13 @@ def change_points(
 
     None: unknown (not a built-in canary, or finding them failed): evaluate it at every step.
     """
+    from pipeline_canary.canary_files.canary import FileCanary
+
+    if isinstance(canary, FileCanary):
+        if _reads_now(canary):
+            return None
+        due = canary.due_at(as_of, config.pipeline.timezone, config.settings_for(canary.name))
+        return [due] if due is not None and since < due <= until else []
     finder = FINDERS.get(canary.name)
     if finder is None or not type(canary).__module__.startswith("pipeline_canary.canaries."):
         return None

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Headline, Observation, Query
 from pipeline_canary.canary_files import spec as specs
@@ -139,6 +140,11 @@ class FileCanary(Canary):
             else:
                 known = ", ".join([*self.param_specs, *specs.SETTING_KEYS])
                 problems.append(f"{where}: unknown key (this canary's settings: {known}; defined in {self.path})")
+        due = specs.reference(self.spec.calendar.due_by)
+        if due is not None and due in values:
+            problem = specs.due_problem(values[due], {})
+            if problem:
+                problems.append(f"checkpoints.{self.name}.{due}: {problem} (this canary's due time)")
         if problems:
             raise ConfigError("; ".join(problems))
         return FileSettings(params=tuple(params.items()), tier=tier, tables=tuple(sorted(tables.items())))
@@ -225,7 +231,27 @@ class FileCanary(Canary):
         ]
 
     # -- a run -----------------------------------------------------------------------------
+    def due_at(self, as_of: dt.date, timezone: str, settings: FileSettings) -> dt.datetime | None:
+        """When ``[calendar] due_by`` falls on ``as_of`` (UTC), or None when the file has no due time."""
+        from pipeline_canary.canaries._deadlines import local_deadline, parse_local_time
+
+        value = self.spec.calendar.due_by
+        if value is None:
+            return None
+        name = specs.reference(value)
+        return local_deadline(as_of, parse_local_time(settings.param(name) if name else value), timezone)
+
     def collect(self, ctx: CheckContext, settings: Any) -> Observation:
+        due = self.due_at(ctx.as_of, ctx.pipeline.timezone, settings)
+        if due is not None and ctx.now < due:  # the data is written during the day: not due yet
+            local = due.astimezone(ZoneInfo(ctx.pipeline.timezone))
+            return Observation(
+                metrics={},
+                skip_reason=(
+                    f"due by {local:%H:%M} {ctx.pipeline.timezone} ({due:%H:%M} UTC) on {ctx.as_of}; checked again then"
+                ),
+                due_at=due,
+            )
         compiled = self.compiled()
         params = self.run_params(ctx, settings)
         metrics: dict[str, Any] = {}

@@ -114,6 +114,8 @@ class CalendarSpec(_Spec):
 
     run_on: list[RunOn] = Field(default_factory=lambda: list[RunOn](["always"]))
     skip_on: list[SkipOn] = Field(default_factory=list)
+    # "HH:MM" (pipeline timezone) or "@param": before then on the as-of day the canary is pending.
+    due_by: str | None = None
 
 
 class HeadlineSpec(_Spec):
@@ -288,6 +290,10 @@ def check_spec(spec: CanaryFileSpec, stem: str) -> list[Problem]:
         problems.append((("calendar", "run_on"), 'give at least one of "game_days", "days_after_game_days", "always"'))
     elif "always" in calendar.run_on and len(calendar.run_on) > 1:
         problems.append((("calendar", "run_on"), '"always" includes every day: give it alone'))
+    if calendar.due_by is not None:
+        problem = due_problem(calendar.due_by, spec.params)
+        if problem:
+            problems.append((("calendar", "due_by"), problem))
     seen: set[str] = set()
     for i, check in enumerate(spec.checks):
         if not IDENT.fullmatch(check.name):
@@ -322,6 +328,23 @@ def check_spec(spec: CanaryFileSpec, stem: str) -> list[Problem]:
             elif isinstance(value, int) and abs(value) > 3660:
                 problems.append((("window", bound), f"{value} days is more than ten years"))
     return problems
+
+
+def due_problem(value: Any, params: dict[str, Any]) -> str | None:
+    """``[calendar] due_by`` is a local time ``"HH:MM"`` or names a ``[params]`` string holding one."""
+    from pipeline_canary.canaries._deadlines import parse_local_time
+
+    name = reference(value)
+    if name is not None:
+        if name not in params:
+            return f"@{name} is not declared in [params] (declare {name} = \"10:00\")"
+        raw = params[name]
+        value = raw.get("default") if isinstance(raw, dict) else raw
+    try:
+        parse_local_time(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def table_problem(value: str) -> str | None:

@@ -69,6 +69,10 @@ MISTAKES = [
      "no statement returns 'games_unfinished'"),
     ("ORDER BY game_id\nLIMIT 20", "ORDER BY game_id", "sql =", "evidence[0].sql", "has no LIMIT"),
     ('summary = "{final_games}', 'summary = "{finals}', "summary =", "summary", "{finals} is neither a metric"),
+    ('run_on = ["days_after_game_days"]', 'run_on = ["days_after_game_days"]\ndue_by = "9am"', "due_by",
+     "calendar.due_by", 'expected a local time "HH:MM" (24-hour, e.g. "10:00"), got \'9am\''),
+    ('run_on = ["days_after_game_days"]', 'run_on = ["days_after_game_days"]\ndue_by = "@due"', "due_by",
+     "calendar.due_by", '@due is not declared in [params]'),
 ]  # fmt: skip
 
 
@@ -190,3 +194,35 @@ def test_the_scaffold_is_valid_and_compiles(tmp_path: Path, make_config: Callabl
     canary = load_file(path)
     assert canary.compiled().metrics == ("active_predictions", "models")
     assert canary.run_on == ("game_days",) and canary.tier == "routine"
+
+
+def test_due_by_is_pending_before_and_judged_after(
+    tmp_path: Path, seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
+) -> None:
+    """[calendar] due_by: before that time of the as-of day the canary is pending (no SQL sent), then judged."""
+    import datetime as dt
+
+    from pipeline_canary.checkpoints.runner import run_checkpoints
+    from tests.conftest import AS_OF
+
+    text = EXAMPLE.replace('run_on = ["days_after_game_days"]', 'run_on = ["days_after_game_days"]\ndue_by = "@due_by"')
+    text = text.replace("max_not_final = 0", 'max_not_final = 0\ndue_by = "09:30"')
+    folder = tmp_path / "canaries"
+    folder.mkdir()
+    (folder / "games_final.toml").write_text(text)
+    config = make_config(seeded("healthy"), extra='[canaries]\npaths = ["canaries"]\n')
+    early = dt.datetime(2026, 2, 8, 14, 29, tzinfo=dt.UTC)  # 09:29 in New York
+    pending = run_checkpoints(config, ["games_final"], as_of=AS_OF, now=early, build_docs=False).get("games_final")
+    assert pending.outcome.value == "skipped" and pending.due_at == dt.datetime(2026, 2, 8, 14, 30, tzinfo=dt.UTC)
+    assert pending.message == (
+        "pending: due by 09:30 America/New_York (14:30 UTC) on 2026-02-08; checked again then"
+    )
+    judged = run_checkpoints(config, ["games_final"], as_of=AS_OF, now=early + dt.timedelta(minutes=1))
+    assert judged.get("games_final").outcome.value == "passed"
+
+    files = '[canaries]\npaths = ["canaries"]\n[checkpoints.games_final]\n'
+    later = make_config(seeded("healthy"), extra=files + 'due_by = "23:00"\n')
+    still = run_checkpoints(later, ["games_final"], as_of=AS_OF, now=early + dt.timedelta(hours=3), build_docs=False)
+    assert still.get("games_final").message.startswith("pending: due by 23:00")
+    with pytest.raises(ConfigError, match=r"checkpoints.games_final.due_by: expected a local time"):
+        make_config(seeded("healthy"), extra=files + 'due_by = "25:00"\n')

@@ -22,7 +22,7 @@ from tests.conftest import AS_OF, NOW
 
 @pytest.fixture(scope="module")
 def gx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("scenarios-gx")  # one GX project for every scenario's run
+    return tmp_path_factory.mktemp("scenarios") / "gx"  # one GX project for every scenario's run
 
 
 def test_the_expectations_name_every_scenario_and_only_known_checkpoints() -> None:
