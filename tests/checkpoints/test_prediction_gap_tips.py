@@ -26,8 +26,9 @@ NOT_APPLIED = (
 )
 # The base table, as the pipeline keeps it: every schedule row with its tip time (duplicates included).
 BASE_TABLE = (
-    "CREATE SCHEMA nba_raw",
-    "CREATE TABLE nba_raw.nbac_schedule AS SELECT game_id, game_date, game_date_est FROM nba_reference.nba_schedule",
+    "CREATE SCHEMA IF NOT EXISTS nba_raw",  # the NBA pack's demo tables may hold it already
+    "CREATE OR REPLACE TABLE nba_raw.nbac_schedule AS "
+    "SELECT game_id, game_date, game_date_est FROM nba_reference.nba_schedule",
 )
 WITHOUT_TIPS = "ALTER TABLE nba_reference.nba_schedule DROP COLUMN game_date_est"
 

@@ -113,7 +113,7 @@ def test_two_executions_started_together_post_once(job: Job, slack: SlackServer)
 def test_a_busy_lock_skips_the_run_and_a_killed_executions_lock_expires(job: Job, slack: SlackServer) -> None:
     slack.fail("hang", seconds=GUARD_S)  # the first post hangs: the execution holds the lock, mid-run
     hung = {"CANARY_ALERTING__TIMEOUT_S": str(GUARD_S)}  # its Slack client waits as long as Slack hangs
-    stuck = job.start("incident", START, env=hung, lock_ttl_s="20")
+    stuck = job.start("incident", START, env=hung, lock_ttl_s="45")  # > a loaded machine's CLI start-up
     deadline = time.monotonic() + GUARD_S
     while not slack.calls_to("chat.postMessage"):
         assert stuck.poll() is None and time.monotonic() < deadline, "the first execution never posted"
