@@ -31,7 +31,10 @@ def test_demo_builds_the_dashboard_and_prints_its_path(tmp_path: Path) -> None:
         [*CANARY, "demo", "--dir", str(tmp_path / "d"), "--json"], capture_output=True, text=True, timeout=600
     )
     assert json.loads(proc.stdout)["dashboard"] == str(dashboard)
-    assert dashboard.read_text().count('<tr class="checkpoint"') == 4
+    from pipeline_canary.packs import pack_files
+
+    # one row per checkpoint of the demo's configuration: the four built-ins and the NBA pack
+    assert dashboard.read_text().count('<tr class="checkpoint"') == 4 + len(pack_files("nba"))
 
 
 def test_docs_serve_listens_on_loopback(report_config: Callable[..., CanaryConfig]) -> None:
