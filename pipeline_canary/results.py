@@ -175,9 +175,11 @@ class CheckResult:
     threshold: Threshold | None = None
     metric: str | None = None
     evidence_tables: tuple[str, ...] = ()  # the checkpoint's evidence tables that explain this check
+    # A learned baseline's band (low, high, center, spread, points, method); ``threshold`` has its bounds.
+    baseline: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "outcome": self.outcome.value,
             "observed": self.observed,
@@ -185,6 +187,9 @@ class CheckResult:
             "message": self.message,
             "evidence_tables": list(self.evidence_tables),
         }
+        if self.baseline is not None:
+            out["baseline"] = self.baseline
+        return out
 
 
 @dataclass(frozen=True)

@@ -194,7 +194,8 @@ def parent(
     if link:
         target = f"<{link}|Data Docs for this run>" if link.startswith("http") else f"Data Docs: `{link}`"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": target[:SECTION_LIMIT]}]})
-    text = f"{label}: {title(incident, info)} (observed {_num(incident.last_value)}, {status})"
+    expected = f", expected {incident.threshold}" if incident.threshold and incident.check != BLIND else ""
+    text = f"{label}: {title(incident, info)} (observed {_num(incident.last_value)}{expected}, {status})"
     return {"text": text[:SECTION_LIMIT], "blocks": blocks}
 
 

@@ -20,6 +20,11 @@ oldest staging table) may show the value of the step that computed them. Canarie
 change points (canary files, packs) run at every step. And GX validates each distinct verdict input
 once (:mod:`.memo`: the verdict is a function of the suite and the checked metric values).
 ``carry=False`` runs and validates everything at every step.
+
+Learned baselines (:mod:`pipeline_canary.baselines`) learn from the sandbox's history: the live
+history of the days before ``start`` (copied, read only), then every step the backtest runs. A
+canary with a baseline runs at every step, since its band depends on the time of day, and the
+``known_days`` are never learned from.
 """
 
 from __future__ import annotations
@@ -152,9 +157,13 @@ def run_backtest(
         state_path = Path(tmp) / "state.sqlite"
         sandboxed = sandbox_config(config, state_path)
         sandbox = Sandbox(sandboxed, state_path)
+        baselined = frozenset(c.name for c in canaries if getattr(config.settings_for(c.name), "baselines", ()))
+        if baselined:
+            copied = sandbox.learn_from(config.state.path, baselined, before=start)
+            log.info("baselines: %d past results copied from the live history", copied)
         warehouse = connect_pipeline(config)
         try:
-            out.evaluations = _replay(sandboxed, sandbox, warehouse, canaries, steps, carry, on_step, out)
+            out.evaluations = _replay(sandboxed, sandbox, warehouse, canaries, steps, carry, on_step, out, baselined)
         finally:
             warehouse.close()
             sandbox.state.close()
@@ -173,6 +182,7 @@ def _replay(
     carry: bool,
     on_step: Progress | None,
     out: Backtest,
+    baselined: frozenset[str] = frozenset(),
 ) -> int:
     from pipeline_canary.checkpoints.runner import resolve_clock, run_checkpoints
     from pipeline_canary.game_calendar import RunCalendar
@@ -200,15 +210,17 @@ def _replay(
             due = [
                 c.name
                 for c in canaries
-                if points[c.name] is None or any(since < p <= now for p in points[c.name] or ())
+                if c.name in baselined or points[c.name] is None or any(since < p <= now for p in points[c.name] or ())
             ]
         if due:
             result = run_checkpoints(
                 config, due, now=now, warehouse=warehouse, build_docs=False, validator=memo,
-                calendar=calendar if carry else None,
+                calendar=calendar if carry else None, not_normal=out.known_days,
             )  # fmt: skip
             evaluations += len(due)
             last.update({cp.name: cp for cp in result.checkpoints})
+            if baselined:
+                sandbox.remember(result, baselined)
         for canary in canaries:
             cp = last[canary.name]
             if any(c.outcome is Outcome.FAILED for c in cp.checks):

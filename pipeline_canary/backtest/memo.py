@@ -1,11 +1,12 @@
 """GX validation once per distinct verdict input: the backtest's validator for ``run_checkpoints``.
 
-A checkpoint's GX verdict is a function of its suite (the canary and its settings) and of the
-values of the metrics its checks read, nothing else: the expectations compare those values with
-the thresholds. So the first observation with given check values is validated by GX, and a later
-one with the same values gets that verdict (the per-check outcomes and messages, which name only
-the metric, its value and the threshold) with its own summary, metrics and evidence. Observations
-that are errored, skipped or pending never reach GX anyway and are passed through.
+A checkpoint's GX verdict is a function of its suite (the canary and its settings), of the values
+of the metrics its checks read and of the bands its baselines learned, nothing else: the
+expectations compare those values with the thresholds. So the first observation with given check
+values is validated by GX, and a later one with the same values gets that verdict (the per-check
+outcomes and messages, which name only the metric, its value and the threshold) with its own
+summary, metrics and evidence. Observations that are errored, skipped or pending never reach GX
+anyway and are passed through.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import datetime as dt
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from pipeline_canary.baselines import derived_metrics
 from pipeline_canary.checkpoints.validate import validate
 from pipeline_canary.results import DEFAULT_EVIDENCE_ROWS, CheckpointResult, Outcome, bound_evidence
 
@@ -42,11 +44,13 @@ class ValidationMemo:
         obs = collected.observation
         if obs is None or obs.error or obs.skip_reason:
             return validate(project, collected, run_id, run_time, evidence_rows=evidence_rows)
-        specs = collected.canary.checks(collected.settings)
+        specs = collected.canary.all_checks(collected.settings)
+        metrics = derived_metrics(obs.metrics, getattr(collected.settings, "baselines", ()))
         key = (
             collected.canary.name,
             repr(collected.settings),
-            tuple((spec.name, spec.metric, _value(obs.metrics.get(spec.metric))) for spec in specs),
+            tuple((spec.name, spec.metric, _value(metrics.get(spec.metric))) for spec in specs),
+            tuple(sorted((name, repr(band)) for name, band in collected.bands.items())),
         )
         known = self.verdicts.get(key)
         if known is None:
@@ -59,7 +63,7 @@ class ValidationMemo:
         return replace(
             known,
             message=obs.summary,
-            metrics=obs.metrics,
+            metrics=metrics,
             evidence=bound_evidence(obs.evidence, evidence_rows),
             bytes_processed=collected.bytes_processed,
             duration_s=collected.duration_s,

@@ -11,8 +11,10 @@ clock, so date-less incidents (contamination, staging tables, ``canary_blind``) 
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,11 +22,12 @@ from pipeline_canary.alerting import blocks, incidents
 from pipeline_canary.alerting.incidents import Incident, Policy
 from pipeline_canary.errors import UnknownCheckpointError
 from pipeline_canary.results import Outcome
+from pipeline_canary.state.history import record_run
 from pipeline_canary.state.sqlite import SQLiteState
 
 if TYPE_CHECKING:
     from pipeline_canary.config import CanaryConfig
-    from pipeline_canary.results import CheckpointResult
+    from pipeline_canary.results import CheckpointResult, RunResult
 
 # One sandbox GX project per process: suites are rebuilt from the canaries'
 # definitions (and updated when --set changes a threshold), so it never needs the configured one.
@@ -87,6 +90,46 @@ class Sandbox:
         self.policy = Policy.from_config(config.alerting)
         self.opened: dict[int, Opened] = {}  # by incident id
         self._active: set[str] = set()  # checkpoints with pending or open incidents
+
+    def learn_from(self, live: Path, checkpoints: Collection[str], *, before: dt.date) -> int:
+        """Copy the live history of ``checkpoints`` about days before ``before`` (what baselines learn
+        from); the live file is opened read only. Returns how many results were copied."""
+        if not live.is_file():
+            return 0
+        marks = ", ".join("?" * len(checkpoints))
+        source = sqlite3.connect(f"file:{live}?mode=ro", uri=True)
+        try:
+            source.row_factory = sqlite3.Row
+            found = source.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'checkpoint_results'")
+            if found.fetchone() is None:
+                return 0
+            rows = source.execute(
+                f"SELECT * FROM checkpoint_results WHERE checkpoint IN ({marks}) AND as_of < ?",
+                (*checkpoints, before.isoformat()),
+            ).fetchall()
+            runs = source.execute(
+                f"SELECT * FROM runs WHERE run_id IN (SELECT run_id FROM checkpoint_results"
+                f" WHERE checkpoint IN ({marks}) AND as_of < ?)",
+                (*checkpoints, before.isoformat()),
+            ).fetchall()
+        finally:
+            source.close()
+        with self.state.transaction() as conn:
+            for table, copied in (("runs", runs), ("checkpoint_results", rows)):
+                if copied:
+                    columns = list(copied[0].keys())
+                    conn.executemany(
+                        f"INSERT OR REPLACE INTO {table} ({', '.join(columns)})"
+                        f" VALUES ({', '.join('?' * len(columns))})",
+                        [tuple(r) for r in copied],
+                    )
+        return len(rows)
+
+    def remember(self, result: RunResult, checkpoints: Collection[str]) -> None:
+        """Record one step's results of ``checkpoints`` in the sandbox history (the baselines' next lesson)."""
+        kept = tuple(cp for cp in result.checkpoints if cp.name in checkpoints)
+        if kept:
+            record_run(self.state, replace(result, checkpoints=kept, replay=False))
 
     def idle(self, cp: CheckpointResult) -> bool:
         """Whether ``cp`` cannot move anything: no current incidents, nothing failing, warning or errored.

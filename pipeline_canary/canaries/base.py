@@ -13,8 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import ValidationError
+from pydantic import ValidationError, field_validator
 
+from pipeline_canary.baselines.spec import Baseline, metric_names
 from pipeline_canary.config_messages import SettingsError, problems
 from pipeline_canary.config_types import Section
 from pipeline_canary.errors import UnknownCheckpointError
@@ -37,6 +38,18 @@ class Settings(Section):
     """
 
     tier: str | None = None
+    # [checkpoints.NAME.baseline.METRIC]: learned bands (pipeline_canary.baselines)
+    baseline: dict[str, Baseline] = {}
+
+    @field_validator("baseline")
+    @classmethod
+    def _metrics(cls, value: dict[str, Baseline]) -> dict[str, Baseline]:
+        metric_names(value)
+        return value
+
+    @property
+    def baselines(self) -> tuple[tuple[str, Baseline], ...]:
+        return tuple(sorted(self.baseline.items()))
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,8 @@ class CheckSpec:
     threshold: Threshold
     description: str
     evidence: tuple[str, ...] = ()
+    # A learned baseline (pipeline_canary.baselines): the run learns the bounds; ``threshold`` has none.
+    baseline: Baseline | None = None
 
 
 @dataclass(frozen=True)
@@ -193,6 +208,12 @@ class Canary(ABC):
     @abstractmethod
     def checks(self, settings: Any) -> list[CheckSpec]:
         """The checks (one GX expectation each) with thresholds from ``settings``."""
+
+    def all_checks(self, settings: Any) -> list[CheckSpec]:
+        """:meth:`checks`, then one per learned baseline of ``settings`` (``baseline.METRIC``)."""
+        from pipeline_canary.baselines import baseline_checks
+
+        return [*self.checks(settings), *baseline_checks(getattr(settings, "baselines", ()))]
 
     def evidence_line(self, table: str, row: Mapping[str, Any]) -> str:
         """One evidence row for people, naming the thing (a game, a column, a table); override per canary."""

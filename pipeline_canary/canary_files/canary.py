@@ -17,9 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
+
+from pipeline_canary.baselines.spec import Baseline, metric_names
 from pipeline_canary.canaries.base import Canary, CheckContext, CheckSpec, Headline, Observation, Query
 from pipeline_canary.canary_files import spec as specs
 from pipeline_canary.canary_files._lines import dotted, line_of
+from pipeline_canary.config_messages import problems as config_problems
 from pipeline_canary.errors import ConfigError, WarehouseError
 from pipeline_canary.results import EvidenceTable, Threshold
 
@@ -36,6 +40,7 @@ class FileSettings:
     params: tuple[tuple[str, Any], ...]
     tier: str | None = None
     tables: tuple[tuple[str, str], ...] = ()
+    baselines: tuple[tuple[str, Baseline], ...] = ()  # the file's [baseline.METRIC], then [checkpoints.NAME.baseline]
 
     def param(self, name: str) -> Any:
         return dict(self.params)[name]
@@ -112,9 +117,12 @@ class FileCanary(Canary):
         problems: list[str] = []
         params = {name: p.default for name, p in self.param_specs.items()}
         tier, tables = None, {}
+        baselines = self._baselines(self.spec.baseline, None, problems)
         for key, value in values.items():
             where = f"checkpoints.{self.name}.{key}"
-            if key == "tier":
+            if key == "baseline":
+                baselines.update(self._baselines(value, where, problems))  # over the file's own
+            elif key == "tier":
                 if not isinstance(value, str) or not specs.NAME.fullmatch(value):
                     problems.append(f'{where}: must be a tier name such as "critical" (got {value!r})')
                 else:
@@ -147,7 +155,39 @@ class FileCanary(Canary):
                 problems.append(f"checkpoints.{self.name}.{due}: {problem} (this canary's due time)")
         if problems:
             raise ConfigError("; ".join(problems))
-        return FileSettings(params=tuple(params.items()), tier=tier, tables=tuple(sorted(tables.items())))
+        return FileSettings(
+            params=tuple(params.items()),
+            tier=tier,
+            tables=tuple(sorted(tables.items())),
+            baselines=tuple(sorted(baselines.items())),
+        )
+
+    def _baselines(self, values: Any, where: str | None, problems: list[str]) -> dict[str, Baseline]:
+        """``[baseline.METRIC]`` tables as Baselines; each problem names its key (and, in the file, its line).
+
+        ``where`` is the configuration's key (``checkpoints.NAME.baseline``); None: the file's own.
+        """
+
+        def problem(key: tuple[str, ...], text: str) -> str:
+            if where is None:
+                return self.problem(("baseline", *key), text)
+            return f"{'.'.join((where, *key))}: {text}"
+
+        if not isinstance(values, Mapping):
+            problems.append(problem((), f"must be a table of METRIC = {{ method = ... }} (got {values!r})"))
+            return {}
+        out: dict[str, Baseline] = {}
+        for metric, table in values.items():
+            try:
+                metric_names({metric: None})
+                out[metric] = Baseline.model_validate(table)
+            except ValidationError as exc:
+                for found in config_problems(exc, Baseline):
+                    text = f"unknown key ({found.action()})" if found.kind == "unknown" else found.text
+                    problems.append(problem((metric, *filter(None, found.key.split("."))), text))
+            except ValueError as exc:
+                problems.append(problem((metric,), str(exc)))
+        return out
 
     # -- checks ----------------------------------------------------------------------------
     def checks(self, settings: Any) -> list[CheckSpec]:

@@ -91,6 +91,12 @@ def _metric_problems(canary: FileCanary, metrics: set[str], provided: set[str]) 
                 problems.append(
                     canary.problem(("headline", "metrics", j), f"no statement returns {metric!r} ({returned})")
                 )
+    for metric, table in spec.baseline.items():
+        per = table.get("per") if isinstance(table, dict) else None
+        for key, name in (((), metric), (("per",), per)):
+            if name is not None and name not in metrics:
+                where = ("baseline", metric, *key)
+                problems.append(canary.problem(where, f"no statement returns {name!r} (they return: {returned})"))
     return problems
 
 

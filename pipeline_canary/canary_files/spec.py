@@ -22,7 +22,7 @@ IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 RUN_PARAMS = ("as_of", "now", "timezone")
 WINDOW_PARAMS = ("window_start", "window_end")
 # Keys of [checkpoints.NAME] that are not parameters.
-SETTING_KEYS = ("tier", "tables")
+SETTING_KEYS = ("tier", "tables", "baseline")
 RESERVED = frozenset((*RUN_PARAMS, *WINDOW_PARAMS, *SETTING_KEYS))
 PIPELINE_TABLES = ("schedule_table", "predictions_table", "feature_store_table")
 MAX_EVIDENCE_ROWS = 1000
@@ -145,6 +145,8 @@ class CanaryFileSpec(_Spec):
     evidence: list[EvidenceSpec] = Field(default_factory=list)
     skip: SkipSpec | None = None
     headline: HeadlineSpec | None = None
+    # [baseline.METRIC]: learned bands (pipeline_canary.baselines; checked when settings are parsed)
+    baseline: dict[str, Any] = Field(default_factory=dict)
 
     _one_statement = field_validator("statements", "checks", "evidence", mode="before")(_one_or_many)
 

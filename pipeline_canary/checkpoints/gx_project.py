@@ -153,9 +153,16 @@ class GXProject:
         return checkpoint
 
     def run(
-        self, checkpoint: Checkpoint, frame: pd.DataFrame, run_name: str, run_time: dt.datetime
+        self,
+        checkpoint: Checkpoint,
+        frame: pd.DataFrame,
+        run_name: str,
+        run_time: dt.datetime,
+        parameters: dict[str, float | None] | None = None,
     ) -> CheckpointResult:
         """Validate ``frame``; the result is stored under the run's name and time (its injected "now").
+
+        ``parameters`` are the suite parameters of the run: the bands its baselines learned.
 
         The time is always given: without one GX parses the run name as a date, and a run name whose
         random suffix happens to read as a UTC offset made every checkpoint of that run fail.
@@ -163,7 +170,9 @@ class GXProject:
         from great_expectations.core.run_identifier import RunIdentifier
 
         run_id = RunIdentifier(run_name=run_name, run_time=run_time)
-        return checkpoint.run(batch_parameters={"dataframe": frame}, run_id=run_id)
+        return checkpoint.run(
+            batch_parameters={"dataframe": frame}, expectation_parameters=parameters or None, run_id=run_id
+        )
 
     def docs_page(self, identifier: Any) -> str | None:
         """Path of the Data Docs page of one validation result (it exists after build_docs).

@@ -12,8 +12,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from pipeline_canary.game_calendar import RunCalendar
 from pipeline_canary.results import CheckpointResult, RunResult
 
 if TYPE_CHECKING:
+    from pipeline_canary.baselines import Band, Learning
     from pipeline_canary.canaries import Canary
     from pipeline_canary.checkpoints.gx_project import GXProject
     from pipeline_canary.config import CanaryConfig
@@ -42,6 +43,7 @@ class Collected:
     error: str | None
     duration_s: float
     bytes_processed: int | None
+    bands: dict[str, Band | Learning] = field(default_factory=dict)  # learned per baseline check
 
 
 NowSource = Literal["given", "wall_clock", "end_of_game_day"]
@@ -156,6 +158,7 @@ def run_checkpoints(
     on_result: Callable[[CheckpointResult], None] | None = None,
     validator: Callable[..., CheckpointResult] | None = None,
     calendar: RunCalendar | None = None,
+    not_normal: Collection[dt.date] = (),
 ) -> RunResult:
     """Run ``names`` (default: every checkpoint) and return one RunResult, its checkpoints in canary order.
 
@@ -164,6 +167,7 @@ def run_checkpoints(
     ``on_result`` sees the results in canary order. ``validator`` replaces
     :func:`~pipeline_canary.checkpoints.validate.validate` (same signature; the backtest's memo), and
     ``calendar`` is the game calendar of ``as_of`` to share (the backtest's runs of one game day).
+    Baselines learn from the run history of ``config``'s state store, never from ``not_normal`` days.
     """
     from pipeline_canary.checkpoints.validate import validate
 
@@ -194,12 +198,14 @@ def run_checkpoints(
         )
         return collect(canary, settings, ctx)
 
+    learner = _Learner(config, not_normal)
     jobs = [functools.partial(job, canary, settings) for canary, settings in planned]
     results: list[CheckpointResult] = []
     validated: dict[int, CheckpointResult] = {}
     with Pool(jobs, config.warehouse.max_concurrent_queries, warehouse, own=own) as pool:
         project.prepare(planned)
         for index, collected in pool.arrivals():
+            collected.bands = learner.bands(collected, as_of, now)
             result = validated[index] = check(project, collected, run_id, now, evidence_rows=config.evidence.rows)
             log.info(
                 "checkpoint finished",
@@ -230,6 +236,35 @@ def run_checkpoints(
         replay=clock.replay,
         now_source=clock.now_source,
     )
+
+
+class _Learner:
+    """The bands of a run's baselines, learned from the state's history (opened only if a canary has one)."""
+
+    def __init__(self, config: CanaryConfig, not_normal: Collection[dt.date]) -> None:
+        self.config, self.not_normal = config, not_normal
+        self._trainer: Any = None
+
+    def bands(self, collected: Collected, as_of: dt.date, now: dt.datetime) -> dict[str, Band | Learning]:
+        baselines = getattr(collected.settings, "baselines", ())
+        obs = collected.observation
+        if not baselines or obs is None or obs.error or obs.skip_reason:
+            return {}
+        if self._trainer is None:
+            from pipeline_canary.baselines.training import Trainer
+            from pipeline_canary.state.sqlite import open_state
+
+            self._trainer = Trainer(open_state(self.config), self.config.pipeline.timezone, self.not_normal)
+        try:
+            bands: dict[str, Band | Learning] = self._trainer.bands(collected.canary.name, baselines, as_of, now)
+        except Exception as exc:  # an unreadable history: the baselines cannot learn, the checks still run
+            log.warning("baselines of %s could not read the history: %s", collected.canary.name, exc)
+            from pipeline_canary.baselines import Learning
+            from pipeline_canary.baselines.spec import check_name
+
+            why = Learning(0, 0, f"the run history could not be read ({type(exc).__name__})")
+            return {check_name(metric, baseline): why for metric, baseline in baselines}
+        return bands
 
 
 @dataclass(frozen=True)

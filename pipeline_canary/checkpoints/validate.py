@@ -9,12 +9,14 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from pipeline_canary.baselines import Band, Learning, derived_metrics
 from pipeline_canary.checkpoints.evidence_docs import attach
 from pipeline_canary.results import (
     DEFAULT_EVIDENCE_ROWS,
     CheckpointResult,
     CheckResult,
     Outcome,
+    Threshold,
     bound_evidence,
     rollup,
 )
@@ -51,33 +53,37 @@ def validate(
             )
         return CheckpointResult.skipped(canary.name, f"skipped: {obs.skip_reason}", spent, scanned)
     started = time.perf_counter()
-    specs = canary.checks(collected.settings)
+    specs = canary.all_checks(collected.settings)
+    metrics = derived_metrics(obs.metrics, getattr(collected.settings, "baselines", ()))
     try:
         import pandas as pd
 
-        frame = pd.DataFrame([{k: _num(v) for k, v in obs.metrics.items()}])
+        frame = pd.DataFrame([{k: _num(v) for k, v in metrics.items()}])
         checkpoint = project.checkpoint(canary, collected.settings)
-        gx_result = project.run(checkpoint, frame, run_id, run_time)
+        gx_result = project.run(checkpoint, frame, run_id, run_time, band_values(specs, collected.bands))
         identifier, validation = next(iter(gx_result.run_results.items()))
     except Exception as exc:
         log.exception("GX validation of %s failed", canary.name)
         message = f"could not validate with Great Expectations: {type(exc).__name__}: {exc}"
         spent += time.perf_counter() - started
-        return CheckpointResult.errored(canary.name, message, spent, scanned, metrics=obs.metrics, evidence=evidence)
+        return CheckpointResult.errored(canary.name, message, spent, scanned, metrics=metrics, evidence=evidence)
     by_check = {
         (r.expectation_config.meta or {}).get("check") if r.expectation_config else None: r for r in validation.results
     }
     checks = []
     for spec in specs:
-        observed = obs.metrics.get(spec.metric)
-        checks.append(_check_result(spec, observed, by_check.get(spec.name)))
+        gx_check = by_check.get(spec.name)
+        if spec.baseline is not None:
+            checks.append(_baseline_result(spec, metrics, gx_check, collected.bands.get(spec.name)))
+        else:
+            checks.append(_check_result(spec, metrics.get(spec.metric), gx_check))
     outcome = rollup([c.outcome for c in checks])
     result = CheckpointResult(
         name=canary.name,
         outcome=outcome,
         checks=tuple(checks),
         message=obs.summary,
-        metrics=obs.metrics,
+        metrics=metrics,
         evidence=evidence,
         bytes_processed=collected.bytes_processed,
         docs_path=project.docs_page(identifier),
@@ -114,6 +120,65 @@ def _check_result(spec: Any, observed: float | None, gx_result: Any) -> CheckRes
         message=f"{spec.metric} = {observed:g}, expected {threshold.describe()}",
         **base,
     )
+
+
+def band_values(specs: list[Any], bands: dict[str, Band | Learning]) -> dict[str, float | None]:
+    """The suite parameters of the baseline checks: each learned side, or None (no bound) while learning."""
+    from pipeline_canary.expectations.suite import band_parameter, band_parameters
+
+    values: dict[str, float | None] = {}
+    for spec in specs:
+        if spec.baseline is None:
+            continue
+        band = bands.get(spec.name)
+        for side in band_parameters(spec):
+            bound = (band.low if side == "min" else band.high) if isinstance(band, Band) else None
+            values[band_parameter(spec.name, side)] = bound
+    return values
+
+
+def _baseline_result(spec: Any, metrics: dict[str, Any], gx_result: Any, band: Band | Learning | None) -> CheckResult:
+    """A baseline check: skipped while learning or with nothing to compare, else GX's verdict on the band."""
+    observed = metrics.get(spec.metric)
+    if isinstance(band, Band):
+        threshold = Threshold(min=band.low, max=band.high, level=spec.threshold.level)
+        spec = replace(spec, threshold=threshold)
+    base = {
+        "name": spec.name,
+        "observed": observed,
+        "threshold": spec.threshold,
+        "metric": spec.metric,
+        "evidence_tables": spec.evidence,
+        "baseline": band.to_dict() if isinstance(band, Band) else None,
+    }
+    if spec.metric not in metrics:
+        return CheckResult(
+            outcome=Outcome.ERRORED,
+            message=f"the checkpoint has no metric {spec.metric} to learn a baseline of "
+            f"(its metrics: {', '.join(sorted(metrics)) or 'none'})",
+            **base,
+        )
+    if observed is None:
+        per = f" (or its {spec.baseline.per} is 0)" if spec.baseline.per else ""
+        return CheckResult(
+            outcome=Outcome.SKIPPED, message=f"{spec.metric} came back NULL{per}: nothing to compare", **base
+        )
+    if not isinstance(band, Band):
+        why = band.reason if band is not None else "no history"
+        return CheckResult(
+            outcome=Outcome.SKIPPED,
+            message=f"learning: {why} for {spec.metric} at this time of day; observed {observed:g}",
+            **base,
+        )
+    result = _check_result(spec, observed, gx_result)
+    if result.outcome is Outcome.ERRORED:
+        return replace(result, baseline=base["baseline"])
+    learned = f"learned from {band.points} days, {band.method} around {band.center:g}"
+    if result.outcome is Outcome.PASSED:
+        message = f"{spec.metric} = {observed:g} (expected {band.describe()}, {learned})"
+    else:
+        message = f"{spec.metric}: expected {band.describe()}, observed {observed:g} ({learned})"
+    return replace(result, message=message, baseline=base["baseline"])
 
 
 def _num(value: Any) -> float | None:

@@ -200,8 +200,13 @@ def list_checkpoints(config_path: str | None, as_json: bool) -> int:
                 "source": canary.source,
                 "description": canary.description,
                 "checks": [
-                    {"name": c.name, "metric": c.metric, "threshold": c.threshold.to_dict()}
-                    for c in canary.checks(settings)
+                    {
+                        "name": c.name,
+                        "metric": c.metric,
+                        "threshold": c.threshold.to_dict(),
+                        **({"baseline": c.baseline.model_dump()} if c.baseline is not None else {}),
+                    }
+                    for c in canary.all_checks(settings)
                 ],
             }
         )
@@ -220,10 +225,12 @@ def list_checkpoints(config_path: str | None, as_json: bool) -> int:
 
 
 def canary_checks(row: dict[str, Any]) -> list[str]:
+    from pipeline_canary.baselines import Baseline
     from pipeline_canary.results import Threshold
 
     out = []
     for check in row["checks"]:
         t = Threshold(**check["threshold"])
-        out.append(f"{check['name']}: {check['metric']} {t.describe()} ({t.level})")
+        bounds = Baseline(**check["baseline"]).describe() if check.get("baseline") else t.describe()
+        out.append(f"{check['name']}: {check['metric']} {bounds} ({t.level})")
     return out

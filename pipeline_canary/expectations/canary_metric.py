@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 import great_expectations.expectations as gxe
 from great_expectations.compatibility.pydantic import PrivateAttr
+from great_expectations.core.suite_parameters import SuiteParameterDict
 from great_expectations.render import LegacyDiagnosticRendererType
 from great_expectations.render.renderer.renderer import renderer
 
@@ -69,3 +70,19 @@ class ExpectCanaryMetricWithinThreshold(gxe.ExpectColumnMaxToBeBetween):
             configuration=configuration, result=result, runtime_configuration=runtime_configuration
         )
         return [*(base or []), *evidence_blocks(result)] or None
+
+
+class ExpectCanaryMetricWithinBaseline(ExpectCanaryMetricWithinThreshold):
+    """Expect a canary metric within the band its baseline learned (pipeline_canary.baselines).
+
+    The bounds are suite parameters (``{"$PARAMETER": "CHECK_min"}``): the suite in ``gx/`` says
+    which band, each run passes the band it learned. A side the baseline does not judge has none.
+    """
+
+    min_value: Optional[Union[int, float, SuiteParameterDict]] = None  # type: ignore[assignment]  # noqa: UP007, UP045
+    max_value: Optional[Union[int, float, SuiteParameterDict]] = None  # type: ignore[assignment]  # noqa: UP007, UP045
+
+    @property
+    def configuration(self) -> ExpectationConfiguration:
+        # Not cached: GX substitutes each run's suite parameters into the configuration it builds.
+        return gxe.ExpectColumnMaxToBeBetween.configuration.fget(self)  # type: ignore[attr-defined]

@@ -22,19 +22,43 @@ if TYPE_CHECKING:
 def build_expectation(check: CheckSpec) -> Expectation:
     from great_expectations.expectations.metadata_types import FailureSeverity
 
-    from pipeline_canary.expectations.canary_metric import ExpectCanaryMetricWithinThreshold
+    from pipeline_canary.expectations.canary_metric import (
+        ExpectCanaryMetricWithinBaseline,
+        ExpectCanaryMetricWithinThreshold,
+    )
 
     kwargs: dict[str, Any] = {"column": check.metric}
+    severity = FailureSeverity.WARNING if check.threshold.level == "warn" else FailureSeverity.CRITICAL
+    if check.baseline is not None:
+        for side in band_parameters(check):
+            kwargs[f"{side}_value"] = {"$PARAMETER": band_parameter(check.name, side)}
+        return ExpectCanaryMetricWithinBaseline(
+            **kwargs,
+            severity=severity,
+            meta={"check": check.name, "description": check.description},
+            description=describe(check),
+        )
     if check.threshold.min is not None:
         kwargs["min_value"] = check.threshold.min
     if check.threshold.max is not None:
         kwargs["max_value"] = check.threshold.max
     return ExpectCanaryMetricWithinThreshold(
         **kwargs,
-        severity=FailureSeverity.WARNING if check.threshold.level == "warn" else FailureSeverity.CRITICAL,
+        severity=severity,
         meta={"check": check.name, "description": check.description},
         description=describe(check),
     )
+
+
+def band_parameters(check: CheckSpec) -> tuple[str, ...]:
+    """The sides ("min", "max") of a baseline check's band that are suite parameters."""
+    direction = check.baseline.direction if check.baseline is not None else "both"
+    return {"both": ("min", "max"), "down": ("min",), "up": ("max",)}[direction]
+
+
+def band_parameter(check: str, side: str) -> str:
+    """The suite parameter that carries one side of a baseline check's learned band."""
+    return f"{check}_{side}"
 
 
 def describe(check: CheckSpec) -> str:
@@ -42,6 +66,11 @@ def describe(check: CheckSpec) -> str:
     section named after the check (``renderers.py``). GX reads it as a string template: no ``$``.
     """
     low, high = check.threshold.min, check.threshold.max
+    crossing = "a warning" if check.threshold.level == "warn" else "the checkpoint fails"
+    if check.baseline is not None:
+        return f"{check.metric} must stay within its learned band, else {crossing} ({check.description})".replace(
+            "$", ""
+        )
     if low is not None and high is not None:
         bounds = f"must equal {_num(low)}" if low == high else f"must be between {_num(low)} and {_num(high)}"
     elif high is not None:
@@ -50,7 +79,6 @@ def describe(check: CheckSpec) -> str:
         bounds = f"must be at least {_num(low)}"
     else:
         bounds = "is recorded, with no bound"
-    crossing = "a warning" if check.threshold.level == "warn" else "the checkpoint fails"
     return f"{check.metric} {bounds}, else {crossing} ({check.description})".replace("$", "")
 
 
@@ -63,7 +91,7 @@ def suite_meta(canary: Canary) -> dict[str, str]:
 
 
 def build_expectations(canary: Canary, settings: Any) -> list[Expectation]:
-    return [build_expectation(check) for check in canary.checks(settings)]
+    return [build_expectation(check) for check in canary.all_checks(settings)]
 
 
 def build_suite(canary: Canary, settings: Any) -> ExpectationSuite:

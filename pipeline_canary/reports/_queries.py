@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pipeline_canary.state.history  # noqa: F401 - its tables are registered (and created) before our index
-from pipeline_canary.reports.charts import Point
+from pipeline_canary.reports.charts import BandPoint, Point
 from pipeline_canary.state.sqlite import register_schema
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ register_schema(
 )
 
 _DAILY = """
-SELECT r.as_of, r.outcome, r.metrics FROM (
+SELECT r.as_of, r.outcome, r.metrics, r.checks FROM (
     SELECT as_of, MAX(now) AS newest FROM checkpoint_results
     WHERE checkpoint = :checkpoint AND now >= :since AND outcome != 'skipped' GROUP BY as_of
 ) AS d CROSS JOIN checkpoint_results AS r  -- CROSS JOIN: days outside, (checkpoint, now) lookups inside
@@ -82,9 +82,18 @@ class Day:
     as_of: dt.date
     outcome: str
     metrics: dict[str, float | None]
+    checks: tuple[dict[str, Any], ...] = ()
 
     def point(self, names: tuple[str, ...]) -> Point:
         return Point(self.as_of, metric_value(self.metrics, names), self.outcome)
+
+    def band(self, metric: str) -> BandPoint | None:
+        """The band the baseline of ``metric`` expected that day (a learned one; None while learning)."""
+        for check in self.checks:
+            learned = check.get("baseline")
+            if check.get("name") == f"{metric}_baseline" and isinstance(learned, dict):
+                return BandPoint(self.as_of, learned.get("low"), learned.get("high"))
+        return None
 
 
 def daily(state: SQLiteState, checkpoint: str, since: dt.datetime) -> list[Day]:
@@ -92,7 +101,10 @@ def daily(state: SQLiteState, checkpoint: str, since: dt.datetime) -> list[Day]:
     rows = state.read().execute(_DAILY, {"checkpoint": checkpoint, "since": since.isoformat()}).fetchall()
     days: dict[str, Day] = {}
     for r in rows:  # two runs at the same instant: keep one
-        days.setdefault(r["as_of"], Day(dt.date.fromisoformat(r["as_of"]), r["outcome"], json.loads(r["metrics"])))
+        day = Day(
+            dt.date.fromisoformat(r["as_of"]), r["outcome"], json.loads(r["metrics"]), tuple(json.loads(r["checks"]))
+        )
+        days.setdefault(r["as_of"], day)
     return list(days.values())
 
 

@@ -35,6 +35,15 @@ class Line:
     level: str = "fail"
 
 
+@dataclass(frozen=True)
+class BandPoint:
+    """The range a learned baseline expected on one day (None: that side is not judged)."""
+
+    day: dt.date
+    low: float | None
+    high: float | None
+
+
 def nice_max(value: float) -> float:
     """The smallest 1/2/5×10^n not below ``value`` (a readable top for the y axis)."""
     if value <= 0:
@@ -58,11 +67,17 @@ def line_chart(
     title: str,
     unit: str = "",
     lines: Sequence[Line] = (),
+    band: Sequence[BandPoint] = (),
 ) -> Markup:
-    """A line chart of one value per day between ``start`` and ``end`` (inclusive), as SVG markup."""
+    """A line chart of one value per day between ``start`` and ``end`` (inclusive), as SVG markup.
+
+    ``band``: the expected range a baseline learned each day, shaded behind the series.
+    """
     span = max((end - start).days, 1)
     values = [p.value for p in points if p.value is not None]
-    top = nice_max(max([*values, *(ln.value for ln in lines), 0.0]))
+    band = [b for b in band if start <= b.day <= end]
+    highs = [b.high for b in band if b.high is not None]
+    top = nice_max(max([*values, *(ln.value for ln in lines), *highs, 0.0]))
     plot_w, plot_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
 
     def x(day: dt.date) -> float:
@@ -83,6 +98,13 @@ def line_chart(
         out.append(f'<text class="axis" x="{PAD_LEFT - 6}" y="{gy + 4:.1f}" {_END}>{_fmt(top * frac)}</text>')
     out.append(f'<text class="axis" x="{PAD_LEFT}" y="{HEIGHT - 8}">{start.isoformat()}</text>')
     out.append(f'<text class="axis" x="{WIDTH - PAD_RIGHT}" y="{HEIGHT - 8}" {_END}>{end.isoformat()}</text>')
+    if band:
+        upper = [f"{x(b.day):.1f},{y(min(b.high, top) if b.high is not None else top):.1f}" for b in band]
+        lower = [f"{x(b.day):.1f},{y(max(b.low, 0.0) if b.low is not None else 0.0):.1f}" for b in reversed(band)]
+        out.append(
+            f'<polygon class="band" points="{" ".join(upper + lower)}" fill="#0969da" fill-opacity="0.12">'
+            "<title>expected range (learned baseline)</title></polygon>"
+        )
     for ref in lines:
         ly = y(ref.value)
         color = _COLORS["warned" if ref.level == "warn" else "failed"]

@@ -115,11 +115,11 @@ def checkpoint_view(
         {
             "check": s.name,
             "metric": s.metric,
-            "threshold": s.threshold.describe(),
+            "threshold": s.baseline.describe() if s.baseline is not None else s.threshold.describe(),
             "level": s.threshold.level,
             "description": s.description,
         }
-        for s in canary.checks(settings)
+        for s in canary.all_checks(settings)
     ]
     rows = history(state, canary.name, since=start, limit=HISTORY_SHOWN)
     if not rows:
@@ -139,7 +139,7 @@ def checkpoint_view(
     charts: list[tuple[tuple[str, ...], str, str]] = []
     if canary.headline:
         charts.append((canary.headline.metrics, canary.headline.title, canary.headline.unit))
-    for spec in canary.checks(settings):
+    for spec in canary.all_checks(settings):
         if all(c[0] != (spec.metric,) for c in charts):
             charts.append(((spec.metric,), spec.metric.replace("_", " "), ""))
     rendered = [
@@ -152,6 +152,7 @@ def checkpoint_view(
                 title=title,
                 unit=unit,
                 lines=threshold_lines(canary, settings, names),
+                band=[b for b in (day.band(names[0]) for day in days) if b is not None] if len(names) == 1 else (),
             ),
         )
         for names, title, unit in charts
