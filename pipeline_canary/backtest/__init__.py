@@ -33,7 +33,7 @@ import datetime as dt
 import logging
 import tempfile
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,9 +89,21 @@ class Backtest:
     duration_s: float = 0.0
     incidents: list[Opened] = field(default_factory=list)
     known_days: tuple[dt.date, ...] = ()
+    # When each known incident began (UTC); a known day without a time began at its local midnight.
+    known_started: dict[dt.date, dt.datetime] = field(default_factory=dict)
+    timezone: str = "UTC"
     overrides: dict[str, str] = field(default_factory=dict)
     failing_steps: dict[str, int] = field(default_factory=dict)  # per checkpoint: steps with a failed check
     days: dict[str, dict[dt.date, str]] = field(default_factory=dict)  # per checkpoint: worst outcome per day
+
+    def time_to_detect(self, incident: Opened) -> dt.timedelta | None:
+        """From the known incident's start to the alert (None: not on a known incident's day)."""
+        if incident.as_of not in self.known_days:
+            return None
+        began = self.known_started.get(incident.as_of)
+        if began is None:
+            began = dt.datetime.combine(incident.as_of, dt.time(0), ZoneInfo(self.timezone)).astimezone(dt.UTC)
+        return incident.opened_at - began
 
     @property
     def unexplained(self) -> list[Opened]:
@@ -111,12 +123,16 @@ class Backtest:
             "overrides": self.overrides,
             "known_incident_days": [d.isoformat() for d in self.known_days],
             "failing_steps": self.failing_steps,
-            "incidents": [_incident_dict(i, self.known_days) for i in self.incidents],
+            "incidents": [_incident_dict(i, self.known_days, self.time_to_detect(i)) for i in self.incidents],
             "alerts_without_known_incident": len(self.unexplained),
         }
 
 
-def _incident_dict(incident: Opened, known: Collection[dt.date]) -> dict[str, Any]:
+def _minutes(delta: dt.timedelta | None) -> float | None:
+    return None if delta is None else round(delta.total_seconds() / 60, 1)
+
+
+def _incident_dict(incident: Opened, known: Collection[dt.date], detect: dt.timedelta | None) -> dict[str, Any]:
     return {
         "checkpoint": incident.checkpoint,
         "check": incident.check,
@@ -129,6 +145,8 @@ def _incident_dict(incident: Opened, known: Collection[dt.date]) -> dict[str, An
         "status": incident.status,
         "last_value": incident.last_value,
         "known_incident_day": incident.as_of in known,
+        "time_to_detect_minutes": _minutes(detect),  # from the known incident's start to opened_at
+        "alert_delay_minutes": _minutes(incident.opened_at - incident.first_failed_at),
         "messages": [m.to_dict() for m in incident.messages],
     }
 
@@ -142,17 +160,30 @@ def run_backtest(
     names: Sequence[str] | None = None,
     until: dt.datetime | None = None,
     known_days: Collection[dt.date] = (),
+    known_started: Mapping[dt.date, dt.datetime] | None = None,
     carry: bool = True,
     on_step: Progress | None = None,
 ) -> Backtest:
-    """Replay the schedule from ``start`` to ``end`` (game dates) and return what would have alerted."""
+    """Replay the schedule from ``start`` to ``end`` (game dates) and return what would have alerted.
+
+    ``known_days`` are game dates with a known incident (``known_started``: when some of them began).
+    """
     from pipeline_canary.warehouse import connect_pipeline
 
     started = time.perf_counter()
     canaries = config.catalogue.select(names)
     timezone = config.pipeline.timezone
     steps = schedule(start, end, every, timezone, until or dt.datetime.now(dt.UTC))
-    out = Backtest(start, end, every, [c.name for c in canaries], known_days=tuple(sorted(known_days)))
+    started_at = dict(known_started or {})
+    out = Backtest(
+        start,
+        end,
+        every,
+        [c.name for c in canaries],
+        known_days=tuple(sorted({*known_days, *started_at})),
+        known_started=started_at,
+        timezone=timezone,
+    )
     with tempfile.TemporaryDirectory(prefix="canary-backtest-") as tmp:
         state_path = Path(tmp) / "state.sqlite"
         sandboxed = sandbox_config(config, state_path)

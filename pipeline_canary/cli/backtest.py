@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import re
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -32,6 +33,19 @@ def parse_every(ctx: click.Context, param: click.Parameter, value: str) -> dt.ti
     if not dt.timedelta(minutes=1) <= step <= dt.timedelta(days=1):
         raise click.BadParameter(f"{value!r} is out of range: give a step from 1m to 24h")
     return step
+
+
+def parse_known(ctx: click.Context, param: click.Parameter, value: str) -> tuple[dt.date, dt.time | None]:
+    """``2026-02-08`` or ``2026-02-08T10:00`` (local time in the pipeline's timezone)."""
+    day, sep, clock = value.partition("T")
+    parsed = parse_date(ctx, param, day)
+    assert parsed is not None
+    if not sep:
+        return parsed, None
+    try:
+        return parsed, dt.time.fromisoformat(clock)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: the time of day is not HH:MM like 2026-02-08T10:00") from None
 
 
 def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
@@ -93,9 +107,10 @@ def load_with_overrides(config_path: str | None, sets: dict[str, str]) -> Canary
     "--known-incident",
     "known",
     multiple=True,
-    callback=lambda ctx, param, values: tuple(parse_date(ctx, param, v) for v in values),
-    metavar="DATE",
-    help="A game date with a known incident: alerts on other days are reported as unexplained (repeatable).",
+    callback=lambda ctx, param, values: tuple(parse_known(ctx, param, v) for v in values),
+    metavar="DATE[THH:MM]",
+    help="A game date with a known incident, and optionally when it began (pipeline timezone): alerts on "
+    "other days are reported as unexplained, and the time to detect is measured from its start (repeatable).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
 @click.option("--page", is_flag=True, help="Also write backtest.html (a timeline per canary) next to the dashboard.")
@@ -107,7 +122,7 @@ def backtest(
     every: dt.timedelta,
     until: dt.datetime | None,
     sets: tuple[str, ...],
-    known: tuple[dt.date, ...],
+    known: tuple[tuple[dt.date, dt.time | None], ...],
     as_json: bool,
     page: bool,
 ) -> int:
@@ -131,8 +146,18 @@ def backtest(
         if total >= PROGRESS_FROM_STEPS and (done == total or done % max(1, total // 10) == 0):
             click.echo(f"backtest: {done}/{total} steps ({now:%Y-%m-%d %H:%M} UTC)", err=True)
 
+    zone = ZoneInfo(config.pipeline.timezone)
+    started = {day: dt.datetime.combine(day, at, zone).astimezone(dt.UTC) for day, at in known if at is not None}
     result = run_backtest(
-        config, start, end, every=every, names=names or None, until=until, known_days=known, on_step=progress
+        config,
+        start,
+        end,
+        every=every,
+        names=names or None,
+        until=until,
+        known_days=[day for day, _ in known],
+        known_started=started,
+        on_step=progress,
     )
     result.overrides = overrides
     if page:
@@ -161,15 +186,18 @@ def print_backtest(result: Backtest) -> None:
     )
     for key, value in result.overrides.items():
         click.echo(f"  with {key} = {value}")
-    rows: list[tuple[Any, ...]] = [("checkpoint", "check", "as_of", "opened (UTC)", "resolved (UTC)", "msgs")]
+    header = ("checkpoint", "check", "as_of", "opened (UTC)", "resolved (UTC)", "msgs", "detected after")
+    rows: list[tuple[Any, ...]] = [header]
     for name in result.checkpoints:
         mine = [i for i in result.incidents if i.checkpoint == name]
         failing = result.failing_steps.get(name, 0)
         if not mine:
-            rows.append((name, f"(no incident; {failing} failing steps)", "", "", "", ""))
+            rows.append((name, f"(no incident; {failing} failing steps)", "", "", "", "", ""))
         for i in mine:
             resolved = _when(i.resolved_at) + (" (day over)" if i.status == "closed" else "")
-            rows.append((name, i.check, i.as_of, _when(i.opened_at), resolved, len(i.messages)))
+            detect = result.time_to_detect(i)
+            shown = f"{detect.total_seconds() / 3600:.1f} h" if detect is not None else "(no known incident)"
+            rows.append((name, i.check, i.as_of, _when(i.opened_at), resolved, len(i.messages), shown))
     widths = [max(len(str(r[c])) for r in rows) for c in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())

@@ -116,7 +116,19 @@ def test_json_shape_and_set_changes_the_outcome(
     assert config.settings_for("feature_contamination").fail_pct == 15  # the configuration itself is unchanged
     # a known incident day explains the alert; --page writes the timeline next to the dashboard
     code, out, err = cli(capsys, *args, "--known-incident", "2026-02-08", "--page")
-    assert code == 0 and json.loads(out)["alerts_without_known_incident"] == 0
+    report = json.loads(out)
+    assert code == 0 and report["alerts_without_known_incident"] == 0
+    # time to detect: from the known incident's start (local midnight of the day, or the time given)
+    [incident] = report["incidents"]
+    opened = dt.datetime.fromisoformat(incident["opened_at"])
+    midnight = dt.datetime.combine(AS_OF, dt.time(0), NEW_YORK)
+    assert incident["time_to_detect_minutes"] == (opened - midnight).total_seconds() / 60
+    first = dt.datetime.fromisoformat(incident["first_failed_at"])
+    assert incident["alert_delay_minutes"] == (opened - first).total_seconds() / 60 == 120  # a warning: 2nd failing run
+    _, timed, _ = cli(capsys, *args, "--known-incident", "2026-02-08T01:30")
+    assert json.loads(timed)["incidents"][0]["time_to_detect_minutes"] == incident["time_to_detect_minutes"] - 90
+    code, _, bad = cli(capsys, *args, "--known-incident", "2026-02-08T25:00")
+    assert code == 2 and "not HH:MM" in bad
     page = config.gx.project_dir / "uncommitted" / "data_docs" / "backtest.html"
     assert f"backtest page: {page}" in err
     text = page.read_text(encoding="utf-8")
