@@ -1,23 +1,23 @@
 """GX validation once per distinct verdict input: the backtest's validator for ``run_checkpoints``.
 
-A checkpoint's GX verdict is a function of its suite (the canary and its settings), of the values
-of the metrics its checks read and of the bands its baselines learned, nothing else: the
-expectations compare those values with the thresholds. So the first observation with given check
-values is validated by GX, and a later one with the same values gets that verdict (the per-check
-outcomes and messages, which name only the metric, its value and the threshold) with its own
-summary, metrics and evidence. Observations that are errored, skipped or pending never reach GX
-anyway and are passed through.
+A check's GX verdict is a function of its suite (the canary and its settings) and of where the
+checked value lies against the check's bounds (below, within or above them, or NULL; a baseline's
+bounds are the band it learned), nothing else: the expectations compare the value with inclusive
+bounds. So the first observation with a given pattern of sides is validated by GX, and a later one
+with the same pattern gets those verdicts, its checks restated with its own values (the messages
+name only the metric, its value and the bounds), summary, metrics and evidence. Observations that
+are errored, skipped or pending never reach GX anyway and are passed through.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+import math
 from typing import TYPE_CHECKING, Any
 
-from pipeline_canary.baselines import derived_metrics
-from pipeline_canary.checkpoints.validate import validate
-from pipeline_canary.results import DEFAULT_EVIDENCE_ROWS, CheckpointResult, Outcome, bound_evidence
+from pipeline_canary.baselines import Band, derived_metrics
+from pipeline_canary.checkpoints.validate import Verdict, judged_checks, validate
+from pipeline_canary.results import DEFAULT_EVIDENCE_ROWS, CheckpointResult, Outcome, bound_evidence, rollup
 
 if TYPE_CHECKING:
     from pipeline_canary.checkpoints.gx_project import GXProject
@@ -25,10 +25,10 @@ if TYPE_CHECKING:
 
 
 class ValidationMemo:
-    """``validate`` with a memo of verdicts by (checkpoint, settings, check metric values)."""
+    """``validate`` with a memo of GX's verdicts by (checkpoint, settings, where each checked value lies)."""
 
     def __init__(self) -> None:
-        self.verdicts: dict[tuple[Any, ...], CheckpointResult] = {}
+        self.verdicts: dict[tuple[Any, ...], dict[str | None, Verdict]] = {}
         self.validated = 0  # GX runs made
         self.reused = 0
 
@@ -49,31 +49,46 @@ class ValidationMemo:
         key = (
             collected.canary.name,
             repr(collected.settings),
-            tuple((spec.name, spec.metric, _value(metrics.get(spec.metric))) for spec in specs),
-            tuple(sorted((name, repr(band)) for name, band in collected.bands.items())),
+            tuple((spec.name, _side(spec, metrics.get(spec.metric), collected.bands)) for spec in specs),
         )
         known = self.verdicts.get(key)
         if known is None:
             result = validate(project, collected, run_id, run_time, evidence_rows=evidence_rows)
             self.validated += 1
             if result.outcome is not Outcome.ERRORED:  # a GX failure is worth retrying
-                self.verdicts[key] = result
+                self.verdicts[key] = {c.name: (c.outcome is Outcome.PASSED, None) for c in result.checks}
             return result
         self.reused += 1
-        return replace(
-            known,
+        checks = judged_checks(specs, metrics, known, collected.bands)
+        return CheckpointResult(
+            name=collected.canary.name,
+            outcome=rollup([c.outcome for c in checks]),
+            checks=tuple(checks),
             message=obs.summary,
             metrics=metrics,
             evidence=bound_evidence(obs.evidence, evidence_rows),
             bytes_processed=collected.bytes_processed,
             duration_s=collected.duration_s,
-            docs_path=None,
         )
 
 
-def _value(value: Any) -> Any:
-    """A metric value as GX sees it (validate passes floats): 3 and 3.0 are one verdict."""
+def _side(spec: Any, value: Any, bands: dict[str, Any]) -> str:
+    """Where ``value`` lies against the check's bounds (inclusive, as the expectation's are): GX's verdict
+    on it is the same for every value on the same side."""
+    low, high = spec.threshold.min, spec.threshold.max
+    if spec.baseline is not None:
+        band = bands.get(spec.name)
+        if not isinstance(band, Band):
+            return "learning"
+        low, high = band.low, band.high
     try:
-        return None if value is None else float(value)
+        number = None if value is None else float(value)
     except (TypeError, ValueError):
         return repr(value)
+    if number is None or math.isnan(number):
+        return "null"
+    if low is not None and number < low:
+        return "below"
+    if high is not None and number > high:
+        return "above"
+    return "within"

@@ -25,7 +25,7 @@ class Pool(Generic[T]):
     :meth:`arrivals`. Leaving the ``with`` block stops the jobs not started; on an exception it also
     interrupts the statements in flight and waits :data:`STOP_GRACE_S` for them. Daemons: a statement
     that ignores the interrupt cannot keep the process alive. ``own`` warehouses are closed once no
-    worker uses them.
+    worker uses them. One job (or a pool of one) runs in the caller's thread, when it is asked for.
     """
 
     def __init__(self, jobs: Sequence[Callable[[], T]], size: int, warehouse: Warehouse, *, own: bool) -> None:
@@ -36,10 +36,15 @@ class Pool(Generic[T]):
         self._done: queue.SimpleQueue[tuple[int, T] | BaseException] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._warehouse, self._own = warehouse, own
-        self._threads = [
-            threading.Thread(target=self._work, name=f"canary-sql-{n}", daemon=True)
-            for n in range(min(size, len(jobs)))
-        ]
+        self._inline = list(jobs) if min(size, len(jobs)) <= 1 else None
+        self._threads = (
+            []
+            if self._inline is not None
+            else [
+                threading.Thread(target=self._work, name=f"canary-sql-{n}", daemon=True)
+                for n in range(min(size, len(jobs)))
+            ]
+        )
 
     def _work(self) -> None:
         while not self._stop.is_set():
@@ -54,6 +59,10 @@ class Pool(Generic[T]):
                 return
 
     def arrivals(self) -> Iterator[tuple[int, T]]:
+        if self._inline is not None:
+            for index, job in enumerate(self._inline):
+                yield index, job()
+            return
         for _ in range(self._count):
             arrived = self._done.get()
             if isinstance(arrived, BaseException):

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -67,16 +68,11 @@ def validate(
         message = f"could not validate with Great Expectations: {type(exc).__name__}: {exc}"
         spent += time.perf_counter() - started
         return CheckpointResult.errored(canary.name, message, spent, scanned, metrics=metrics, evidence=evidence)
-    by_check = {
-        (r.expectation_config.meta or {}).get("check") if r.expectation_config else None: r for r in validation.results
+    verdicts = {
+        (r.expectation_config.meta or {}).get("check") if r.expectation_config else None: _verdict(r)
+        for r in validation.results
     }
-    checks = []
-    for spec in specs:
-        gx_check = by_check.get(spec.name)
-        if spec.baseline is not None:
-            checks.append(_baseline_result(spec, metrics, gx_check, collected.bands.get(spec.name)))
-        else:
-            checks.append(_check_result(spec, metrics.get(spec.metric), gx_check))
+    checks = judged_checks(specs, metrics, verdicts, collected.bands)
     outcome = rollup([c.outcome for c in checks])
     result = CheckpointResult(
         name=canary.name,
@@ -92,7 +88,31 @@ def validate(
     return replace(result, duration_s=collected.duration_s + time.perf_counter() - started)
 
 
-def _check_result(spec: Any, observed: float | None, gx_result: Any) -> CheckResult:
+Verdict = tuple[bool, str | None]  # GX's success for one expectation, or the exception it raised
+
+
+def _verdict(gx_result: Any) -> Verdict:
+    info = gx_result.exception_info or {}
+    if info.get("raised_exception"):
+        return False, str(info.get("exception_message"))
+    return bool(gx_result.success), None
+
+
+def judged_checks(
+    specs: list[Any], metrics: dict[str, Any], verdicts: Mapping[str | None, Verdict], bands: Mapping[str, Any]
+) -> list[CheckResult]:
+    """Each check's result from GX's verdict on it (``verdicts`` by check name) and the observed metrics."""
+    out = []
+    for spec in specs:
+        verdict = verdicts.get(spec.name)
+        if spec.baseline is not None:
+            out.append(_baseline_result(spec, metrics, verdict, bands.get(spec.name)))
+        else:
+            out.append(_check_result(spec, metrics.get(spec.metric), verdict))
+    return out
+
+
+def _check_result(spec: Any, observed: float | None, verdict: Verdict | None) -> CheckResult:
     threshold = spec.threshold
     base = {
         "name": spec.name,
@@ -101,16 +121,14 @@ def _check_result(spec: Any, observed: float | None, gx_result: Any) -> CheckRes
         "metric": spec.metric,
         "evidence_tables": spec.evidence,
     }
-    if gx_result is None:
+    if verdict is None:
         return CheckResult(outcome=Outcome.ERRORED, message="GX returned no result for this check", **base)
-    info = gx_result.exception_info or {}
-    if info.get("raised_exception"):
-        return CheckResult(
-            outcome=Outcome.ERRORED, message=f"GX could not evaluate: {info.get('exception_message')}", **base
-        )
+    success, error = verdict
+    if error is not None:
+        return CheckResult(outcome=Outcome.ERRORED, message=f"GX could not evaluate: {error}", **base)
     if observed is None or (isinstance(observed, float) and math.isnan(observed)):
         return CheckResult(outcome=Outcome.FAILED, message=f"{spec.metric} came back NULL", **base)
-    if gx_result.success:
+    if success:
         return CheckResult(
             outcome=Outcome.PASSED, message=f"{spec.metric} = {observed:g} ({threshold.describe()})", **base
         )
@@ -137,7 +155,9 @@ def band_values(specs: list[Any], bands: dict[str, Band | Learning]) -> dict[str
     return values
 
 
-def _baseline_result(spec: Any, metrics: dict[str, Any], gx_result: Any, band: Band | Learning | None) -> CheckResult:
+def _baseline_result(
+    spec: Any, metrics: dict[str, Any], verdict: Verdict | None, band: Band | Learning | None
+) -> CheckResult:
     """A baseline check: skipped while learning or with nothing to compare, else GX's verdict on the band."""
     observed = metrics.get(spec.metric)
     if isinstance(band, Band):
@@ -170,7 +190,7 @@ def _baseline_result(spec: Any, metrics: dict[str, Any], gx_result: Any, band: B
             message=f"learning: {why} for {spec.metric} at this time of day; observed {observed:g}",
             **base,
         )
-    result = _check_result(spec, observed, gx_result)
+    result = _check_result(spec, observed, verdict)
     if result.outcome is Outcome.ERRORED:
         return replace(result, baseline=base["baseline"])
     learned = f"learned from {band.points} days, {band.method} around {band.center:g}"
