@@ -73,29 +73,8 @@ def enqueue_run(config: CanaryConfig, result: RunResult, *, state: SQLiteState |
     with state.transaction() as conn:
         for cp in result.checkpoints:
             info = blocks.CanaryInfo.lookup(cp.name, config.catalogue)
-            game_date = result.as_of if _about_game_day(config, cp.name) else None
             newest = result.live and incidents.is_newest(conn, cp.name, result.now)
-            current = incidents.current_incidents(conn, cp.name, game_date) if game_date else {}
-            if newest:  # date-less: canary_blind, state checks, and incidents from before game dates
-                current = incidents.current_incidents(conn, cp.name, None) | current
-                if game_date:
-                    incidents.drop_stale_pending(conn, cp.name, before=game_date)
-            transition = incidents.evaluate(
-                current,
-                cp,
-                now=result.now,
-                policy=policy,
-                severity=settings.severity_for(cp.name, _canary_severity(config, cp.name)),
-                channel=settings.channel_for(cp.name),
-                game_date=game_date,
-                warn_checks=settings.warn_checks(cp.name, [c.name for c in cp.checks]),
-            )
-            transition = incidents.scope(transition, date_less=newest)
-            if newest and game_date:  # the live game day moved on: earlier days' incidents end here
-                ended = incidents.close_past_days(conn, cp.name, before=game_date, now=result.now)
-                transition.incidents += ended.incidents
-                transition.intents += ended.intents
-            saved = {i.key: i for i in incidents.save(conn, transition.incidents, transition.dropped)}
+            transition, saved = advance(conn, config, policy, cp, result.as_of, result.now, newest=newest)
             if target.mode == "off":
                 continue
             for intent in transition.intents:
@@ -106,6 +85,48 @@ def enqueue_run(config: CanaryConfig, result: RunResult, *, state: SQLiteState |
                 saved[incident.key] = incident
                 queued += n
     return queued
+
+
+def advance(
+    conn: Any,
+    config: CanaryConfig,
+    policy: Policy,
+    cp: CheckpointResult,
+    as_of: dt.date,
+    now: dt.datetime,
+    *,
+    newest: bool,
+) -> tuple[incidents.Transition, dict[Any, Incident]]:
+    """Advance ``cp``'s incidents (saved in ``conn``) by one result; the transition and the saved incidents.
+
+    Only the incidents about its as-of game date move, and the date-less ones (``canary_blind``, the
+    current state) only for the ``newest`` live run, which also ends earlier days' incidents. The
+    live alert sink and the backtest's sandbox both advance incidents through here.
+    """
+    settings = config.alerting
+    game_date = as_of if _about_game_day(config, cp.name) else None
+    current = incidents.current_incidents(conn, cp.name, game_date) if game_date else {}
+    if newest:  # date-less: canary_blind, state checks, and incidents from before game dates
+        current = incidents.current_incidents(conn, cp.name, None) | current
+        if game_date:
+            incidents.drop_stale_pending(conn, cp.name, before=game_date)
+    transition = incidents.evaluate(
+        current,
+        cp,
+        now=now,
+        policy=policy,
+        severity=settings.severity_for(cp.name, _canary_severity(config, cp.name)),
+        channel=settings.channel_for(cp.name),
+        game_date=game_date,
+        warn_checks=settings.warn_checks(cp.name, [c.name for c in cp.checks]),
+    )
+    transition = incidents.scope(transition, date_less=newest)
+    if newest and game_date:  # the live game day moved on: earlier days' incidents end here
+        ended = incidents.close_past_days(conn, cp.name, before=game_date, now=now)
+        transition.incidents += ended.incidents
+        transition.intents += ended.intents
+    saved = {i.key: i for i in incidents.save(conn, transition.incidents, transition.dropped)}
+    return transition, saved
 
 
 def _enqueue(

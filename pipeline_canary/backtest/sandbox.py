@@ -1,11 +1,11 @@
 """The backtest's sandbox: its own state store and GX project, no Slack, no metrics.
 
-A backtest advances incidents exactly as a live run's alert sink does (``alerting.enqueue_run``:
-the same :func:`~pipeline_canary.alerting.incidents.evaluate`, ``scope``, ``drop_stale_pending``,
-``close_past_days`` and ``save``), but against a temporary SQLite file, and instead of queueing
-messages in an outbox it renders the ones that would have been posted (parent messages, thread
-replies, resolutions) and keeps them. Every step of a backtest is the newest live run of its own
-clock, so date-less incidents (contamination, staging tables, ``canary_blind``) move too.
+A backtest advances incidents exactly as a live run's alert sink does (through the same
+:func:`pipeline_canary.alerting.advance` as ``alerting.enqueue_run``), but against a temporary
+SQLite file, and instead of queueing messages in an outbox it renders the ones that would have been
+posted (parent messages, thread replies, resolutions) and keeps them. Every step of a backtest is the
+newest live run of its own clock, so date-less incidents (contamination, staging tables,
+``canary_blind``) move too.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline_canary.alerting import blocks, incidents
+from pipeline_canary.alerting import advance, blocks
 from pipeline_canary.alerting.incidents import Incident, Policy
-from pipeline_canary.errors import UnknownCheckpointError
 from pipeline_canary.results import Outcome
 from pipeline_canary.state.history import record_run
 from pipeline_canary.state.sqlite import SQLiteState
@@ -144,35 +143,9 @@ class Sandbox:
         """One checkpoint's result at one step, as ``alerting.enqueue_run`` handles a live, newest run."""
         if self.idle(cp):
             return
-        settings = self.config.alerting
         info = blocks.CanaryInfo.lookup(cp.name, self.config.catalogue)
-        try:
-            canary = self.config.catalogue.get(cp.name)
-            severity, about_day = canary.severity, canary.about_game_day
-        except UnknownCheckpointError:
-            severity, about_day = "warning", False
-        game_date = as_of if about_day else None
         with self.state.transaction() as conn:
-            current = incidents.current_incidents(conn, cp.name, None)
-            if game_date:
-                current |= incidents.current_incidents(conn, cp.name, game_date)
-                incidents.drop_stale_pending(conn, cp.name, before=game_date)
-            transition = incidents.evaluate(
-                current,
-                cp,
-                now=now,
-                policy=self.policy,
-                severity=settings.severity_for(cp.name, severity),
-                channel=settings.channel_for(cp.name),
-                game_date=game_date,
-                warn_checks=settings.warn_checks(cp.name, [c.name for c in cp.checks]),
-            )
-            transition = incidents.scope(transition, date_less=True)
-            if game_date:
-                ended = incidents.close_past_days(conn, cp.name, before=game_date, now=now)
-                transition.incidents += ended.incidents
-                transition.intents += ended.intents
-            saved = {i.key: i for i in incidents.save(conn, transition.incidents, transition.dropped)}
+            transition, saved = advance(conn, self.config, self.policy, cp, as_of, now, newest=True)
             active = conn.execute(
                 "SELECT 1 FROM alert_incidents WHERE checkpoint = ? AND status IN ('pending', 'open') LIMIT 1",
                 (cp.name,),
