@@ -34,6 +34,10 @@ RESULT_FORMAT = {"result_format": "BASIC"}
 # only pages that do not exist yet. Run history (observed values, outcomes) lives in the state store.
 VALIDATION_RESULTS_KEPT = 25  # per checkpoint: GX pages exist for the newest 25 runs
 VALIDATION_RESULTS_INDEXED = 40  # in GX's index page, over all checkpoints (it reads each one)
+# GX's validations section inherits the index's limit unless told otherwise: with 28 checkpoints only
+# the newest 40 results of all of them got a page, and the dashboard called the rest "pruned". A build
+# renders only kept results without a page, and the store keeps VALIDATION_RESULTS_KEPT per checkpoint.
+VALIDATION_PAGES_LIMIT = 100_000
 
 
 class GXProject:
@@ -264,7 +268,7 @@ def _remove_empty_dirs(stored: Path, site: Path, parts: tuple[str, ...]) -> None
 
 
 def _configure_sites(context: Any) -> None:
-    """Every Data Docs site: GX's ``validation_results_limit``, and pages headed by check (once; it is saved)."""
+    """Every Data Docs site: GX's index limit, a page for every kept result, pages headed by check (saved once)."""
     from pipeline_canary.expectations.renderers import site_section_builders
 
     sites = context.variables.data_docs_sites or {}
@@ -279,6 +283,10 @@ def _configure_sites(context: Any) -> None:
             if sections.get(name, {}).get("renderer") != wanted["renderer"]:
                 sections.setdefault(name, {})["renderer"] = wanted["renderer"]
                 changed = True
+        validations = sections.setdefault("validations", {})
+        if validations.get("validation_results_limit") != VALIDATION_PAGES_LIMIT:
+            validations["validation_results_limit"] = VALIDATION_PAGES_LIMIT
+            changed = True
     if changed:
         context.variables.data_docs_sites = sites
         context.variables.save()

@@ -51,3 +51,22 @@ def test_build_docs_prunes_old_results_and_renders_only_missing_pages(tmp_path: 
     config = yaml.safe_load((tmp_path / "gx" / "great_expectations.yml").read_text())
     limit = config["data_docs_sites"]["local_site"]["site_index_builder"]["validation_results_limit"]
     assert limit == VALIDATION_RESULTS_INDEXED
+
+
+def test_every_kept_result_of_every_checkpoint_gets_its_page_beyond_the_index_limit(tmp_path: Path) -> None:
+    """GX's validations section inherits the index's limit (40 over all checkpoints) unless told otherwise."""
+    import pandas as pd
+
+    project = GXProject(tmp_path / "gx")
+    canaries = [registry.get("prediction_gap"), registry.get("orphaned_staging_tables")]
+    runs = VALIDATION_RESULTS_INDEXED // len(canaries) + 5
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    for canary in canaries:
+        checkpoint = project.checkpoint(canary, canary.parse_settings({}))
+        frame = pd.DataFrame([{c.metric: 0.0 for c in canary.all_checks(canary.parse_settings({}))}])
+        for i in range(runs):
+            project.run(checkpoint, frame, f"run{i:03d}", start + dt.timedelta(hours=i))
+    project.build_docs()
+    site = tmp_path / "gx" / "uncommitted" / "data_docs" / "local_site" / "validations"
+    for canary in canaries:
+        assert len(list((site / canary.name).rglob("*.html"))) == runs, canary.name
