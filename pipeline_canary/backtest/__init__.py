@@ -94,6 +94,8 @@ class Backtest:
     timezone: str = "UTC"
     overrides: dict[str, str] = field(default_factory=dict)
     failing_steps: dict[str, int] = field(default_factory=dict)  # per checkpoint: steps with a failed check
+    # per checkpoint and check: the steps it failed or warned (fixed thresholds and baselines side by side)
+    failing_checks: dict[str, dict[str, int]] = field(default_factory=dict)
     days: dict[str, dict[dt.date, str]] = field(default_factory=dict)  # per checkpoint: worst outcome per day
 
     def time_to_detect(self, incident: Opened) -> dt.timedelta | None:
@@ -123,6 +125,7 @@ class Backtest:
             "overrides": self.overrides,
             "known_incident_days": [d.isoformat() for d in self.known_days],
             "failing_steps": self.failing_steps,
+            "failing_checks": self.failing_checks,
             "incidents": [_incident_dict(i, self.known_days, self.time_to_detect(i)) for i in self.incidents],
             "alerts_without_known_incident": len(self.unexplained),
         }
@@ -256,6 +259,10 @@ def _replay(
             cp = last[canary.name]
             if any(c.outcome is Outcome.FAILED for c in cp.checks):
                 out.failing_steps[canary.name] = out.failing_steps.get(canary.name, 0) + 1
+            counts = out.failing_checks.setdefault(canary.name, {})
+            for check in cp.checks:
+                if check.outcome in (Outcome.FAILED, Outcome.WARNED):
+                    counts[check.name] = counts.get(check.name, 0) + 1
             per_day = out.days.setdefault(canary.name, {})
             worst = per_day.get(as_of)
             if worst is None or _RANK[cp.outcome.value] > _RANK.get(worst, 0):

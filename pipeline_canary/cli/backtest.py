@@ -193,6 +193,9 @@ def print_backtest(result: Backtest) -> None:
         failing = result.failing_steps.get(name, 0)
         if not mine:
             rows.append((name, f"(no incident; {failing} failing steps)", "", "", "", "", ""))
+        for check, steps in sorted(result.failing_checks.get(name, {}).items()):
+            if not any(i.check == check for i in mine):
+                rows.append((name, f"{check}: failing or warning at {steps} steps, no incident", "", "", "", "", ""))
         for i in mine:
             resolved = _when(i.resolved_at) + (" (day over)" if i.status == "closed" else "")
             detect = result.time_to_detect(i)

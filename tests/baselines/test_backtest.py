@@ -34,6 +34,8 @@ def test_a_drop_opens_one_baseline_incident_and_no_fixed_one_without_touching_th
         ("prediction_gap", "active_predictions_baseline", AS_OF)
     ]
     [incident] = result.incidents
+    # the output shows both: the baseline failed at some steps, no fixed threshold of the checkpoint at any
+    assert set(result.failing_checks["prediction_gap"]) == {"active_predictions_baseline"}
     assert incident.messages and f"observed {incident.last_value:g}, expected >= " in incident.messages[0].text
     assert digest(config.state.path) == live  # learned from it, never wrote to it
 
