@@ -234,9 +234,7 @@ class CanariesConfig(Section):
     def _pack_entries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for entry in value:
             if not re.fullmatch(_PACK_ENTRY, entry):
-                raise ValueError(
-                    f'{entry!r} is not a pack ("nba") or one canary of a pack ("nba.grading_freshness")'
-                )
+                raise ValueError(f'{entry!r} is not a pack ("nba") or one canary of a pack ("nba.grading_freshness")')
         return value
 
     @field_validator("exclude")
@@ -288,6 +286,8 @@ class CanaryConfig(BaseModel):
         for name, values in self.checkpoints.items():
             canary = catalogue.get(name)  # raises UnknownCheckpointError naming the choices
             canary.parse_settings(values)
+        for canary in catalogue.all():
+            self._check_baselines(canary.name, canary.parse_settings(self.checkpoints.get(canary.name, {})))
         tiers = self.schedule.tier_names()
         for canary in catalogue.all():
             tier = self.tier_of(canary.name)
@@ -309,6 +309,21 @@ class CanaryConfig(BaseModel):
 
             self._catalogue = Catalogue.load(self.canaries.sources())
         return self._catalogue
+
+    def _check_baselines(self, name: str, settings: Any) -> None:
+        """A baseline learns only from history the state store still keeps."""
+        kept = self.state.retention_days
+        for metric, baseline in getattr(settings, "baselines", ()):
+            span = baseline.training_days + baseline.detection_days
+            if span > kept:
+                from pipeline_canary.config_messages import Problem, SettingsError
+
+                text = (
+                    f"training_days + detection_days ({span}) exceeds state.retention_days ({kept}), so the "
+                    f"history it learns from is deleted first: lower training_days to at most "
+                    f"{kept - baseline.detection_days} or raise state.retention_days"
+                )
+                raise SettingsError([Problem(f"checkpoints.{name}.baseline.{metric}.training_days", text)])
 
     def settings_for(self, name: str) -> Any:
         return self.catalogue.get(name).parse_settings(self.checkpoints.get(name, {}))

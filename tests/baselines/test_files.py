@@ -58,3 +58,18 @@ def test_bad_baseline_overrides_name_the_key(tmp_path: Path, override: str, mess
     with pytest.raises(ConfigError) as info:
         load(tmp_path, EXAMPLE, override)
     assert message in str(info.value)
+
+
+def test_a_baseline_longer_than_the_kept_history_is_refused_with_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "canary.toml").write_text(
+        "[state]\nretention_days = 30\n[checkpoints.prediction_gap.baseline.active_predictions]\ntraining_days = 40\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "canary.toml", env={})
+    message = str(info.value)
+    assert (
+        "checkpoints.prediction_gap.baseline.active_predictions.training_days: training_days + detection_days"
+        in message
+    )
+    assert "(41) exceeds state.retention_days (30)" in message and "at most 29" in message
