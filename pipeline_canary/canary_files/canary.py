@@ -289,11 +289,12 @@ class FileCanary(Canary):
         return ctx.sql(self._render(ctx, settings, template))
 
     def queries(self, ctx: CheckContext, settings: Any) -> list[Query]:
+        """Every statement a run may send (``--dry-run``): the metrics statements, then the evidence queries."""
         compiled = self.compiled()
         params = self.run_params(ctx, settings)
         return [
             Query(self._render(ctx, settings, c.template), {p: params[p] for p in c.params})
-            for _, c in compiled.statements
+            for c in [c for _, c in compiled.statements] + [c for _, c in compiled.evidence]
         ]
 
     # -- a run -----------------------------------------------------------------------------
@@ -321,7 +322,8 @@ class FileCanary(Canary):
         compiled = self.compiled()
         params = self.run_params(ctx, settings)
         metrics: dict[str, Any] = {}
-        for (name, _), query in zip(compiled.statements, self.queries(ctx, settings), strict=True):
+        metrics_queries = self.queries(ctx, settings)[: len(compiled.statements)]
+        for (name, _), query in zip(compiled.statements, metrics_queries, strict=True):
             result = ctx.query(query.template, **query.params)
             if len(result.rows) != 1:
                 raise WarehouseError(
