@@ -60,7 +60,7 @@ class _Text(string.Formatter):
 
 
 class _Line(string.Formatter):
-    """``[[evidence]] line``: each ``{column}`` as the row holds it (as ``key=value`` lines show it)."""
+    """``[[evidence]] line`` and check descriptions: each value as it is (as ``key=value`` lines show it)."""
 
     def format_field(self, value: Any, format_spec: str) -> Any:
         return "NULL" if value is None else super().format_field(value, format_spec)
@@ -199,7 +199,7 @@ class FileCanary(Canary):
                 min=self._bound(check.min, settings), max=self._bound(check.max, settings), level=check.level
             )
             if check.description:
-                description = _Text().vformat(check.description, (), dict(settings.params))
+                description = _Line().vformat(check.description, (), dict(settings.params))
             else:
                 description = f"{check.metric} {threshold.describe()}"
             out.append(
