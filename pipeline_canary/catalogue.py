@@ -2,9 +2,9 @@
 
 The configuration builds its catalogue once, while it is validated (``CanaryConfig.catalogue``), and
 every part that needs to know the canaries (the runner, the CLI, the service, alerts, reports,
-doctor) asks the configuration for it. Python canaries come from the modules of
-``pipeline_canary/canaries/`` (what SQL cannot say); file canaries from the folders named by
-``[canaries] paths`` (pipeline_canary.canary_files).
+doctor) asks the configuration for it. The built-ins come from ``pipeline_canary/canaries/``: its
+modules (what SQL cannot say) and its canary files (``feature_contamination.toml``); the user's file
+canaries from the folders named by ``[canaries] paths`` and the packs (pipeline_canary.canary_files).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ def test_defaults_without_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     config = load_config(env={})
     assert config.warehouse.backend == "duckdb"
     assert config.warehouse.path == tmp_path / "canary-demo" / "warehouse.duckdb"
-    assert config.settings_for("feature_contamination").fail_pct == 15.0
+    assert config.settings_for("feature_contamination").param("fail_pct") == 15.0
 
 
 def test_relative_paths_resolve_against_the_file(tmp_path: Path) -> None:
@@ -78,7 +78,7 @@ def test_environment_overrides(tmp_path: Path) -> None:
         "CANARY_SLACK_TOKEN": "not-an-override",
     }
     config = load_config(path, env=env)
-    assert config.settings_for("feature_contamination").fail_pct == 12.5
+    assert config.settings_for("feature_contamination").param("fail_pct") == 12.5
     assert config.warehouse.path == Path("/data/x.duckdb")
 
 

@@ -116,6 +116,37 @@ def test_every_number_in_the_configuration_has_a_bounded_range() -> None:
     assert unbounded == [], "give these an Annotated[..., Bounded(lo, hi)] range"
 
 
+# The numeric parameters of the built-in canary files (feature_contamination): [params.NAME] min and max.
+FILE_NUMBERS = [
+    (f"checkpoints.{c.name}", key, param)
+    for c in registry.all()
+    for key, param in getattr(c, "param_specs", {}).items()
+    if isinstance(param.default, int | float) and not isinstance(param.default, bool)
+]
+
+
+def test_every_number_of_the_built_in_canary_files_has_a_bounded_range() -> None:
+    assert len(FILE_NUMBERS) >= 5  # feature_contamination's warn_pct, fail_pct, window_days, ...
+    unbounded = [f"{s}.{k}" for s, k, p in FILE_NUMBERS if p.min is None or p.max is None]
+    assert unbounded == [], "give these [params.NAME] min and max"
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e300"])
+@pytest.mark.parametrize(("section", "key", "param"), FILE_NUMBERS, ids=[f"{s}.{k}" for s, k, _ in FILE_NUMBERS])
+def test_file_numbers_refuse_non_finite_and_huge_values(
+    tmp_path: Path, section: str, key: str, param: Any, value: str
+) -> None:
+    path = tmp_path / "canary.toml"
+    path.write_text(f"[{section}]\n{key} = {value}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path, env={})
+    if isinstance(param.default, float):
+        said = "must be at most" if value == "1e300" else "must be a finite number"
+    else:
+        said = "must be an integer"
+    assert f"{section}.{key}: {said}" in str(err.value) and str(path) in str(err.value)
+
+
 @pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e300"])
 @pytest.mark.parametrize(("section", "key"), [(s, k) for s, k, _ in NUMBERS])
 def test_every_number_refuses_non_finite_and_huge_values(tmp_path: Path, section: str, key: str, value: str) -> None:

@@ -6,24 +6,25 @@ the comparisons its SQL and code make with it, so its verdict can change only at
 * ``prediction_gap``: the day's deadline (``due_by``), every game's own (``lead_hours`` before its
   tip) and the write times of the as-of date's predictions (``created_at <= @now``) from the first
   deadline on (before it the checkpoint is pending whatever was written);
-* ``feature_contamination``: the write times of the window's feature rows (``created_at <= @now``);
 * ``orphaned_staging_tables``: each staging table's creation (it appears) and the moment its age
   passes ``max_age_hours`` (strictly: the point is moved one microsecond later);
 * ``schema_parity``: none (it compares today's schemas whatever the clock).
 
-A point ``p`` changes the result of every step ``t >= p``. A canary file (the packs' included)
-whose SQL never mentions ``@now`` sees the same rows at every step of a game day (its parameters
-and calendar rules depend on the as-of date only): its one change point is its ``[calendar]
-due_by`` (pending before, judged after), so it runs at the first step of each game day and once it
-falls due. Other canaries have no known change points: :func:`change_points` returns None and they
-are evaluated at every step. The points are a superset (a write that changes no count is a point
+A point ``p`` changes the result of every step ``t >= p``. A canary file (the packs' and the
+built-in ``feature_contamination`` included) depends on the clock only through its SQL's ``@now``
+and its ``[calendar] due_by`` (its parameters and calendar rules depend on the as-of date only):
+its points are its due time (pending before, judged after) and, when ``@now`` appears only as
+``written_at <= @now`` of its ``[tables.X] written_at`` tables, the write times of those tables'
+rows (:mod:`pipeline_canary.canary_files.writes`); a file without ``@now`` runs at the first step
+of each game day and once it falls due. A file that uses ``@now`` otherwise, and the canaries not
+listed here, have no known change points: :func:`change_points` returns None and they are
+evaluated at every step. The points are a superset (a write that changes no count is a point
 all the same), which costs evaluations, never correctness.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -47,11 +48,6 @@ _WRITES_SQL = {
         "SELECT DISTINCT created_at AS written FROM {predictions} "
         "WHERE game_date = @as_of AND created_at > @since AND created_at <= @until"
     ),
-    "feature_contamination": (
-        "SELECT DISTINCT created_at AS written FROM {feature_store} "
-        "WHERE game_date >= @window_start AND game_date < @as_of AND feature_count >= @min_feature_count "
-        "AND created_at > @since AND created_at <= @until"
-    ),
 }
 
 
@@ -74,17 +70,6 @@ def _prediction_gap(ctx: CheckContext, settings: Any, since: dt.datetime, until:
     return deadlines + [p for p in written if p >= first_due]
 
 
-def _feature_contamination(ctx: CheckContext, settings: Any, since: dt.datetime, until: dt.datetime) -> Points:
-    params = {
-        "as_of": ctx.as_of,
-        "window_start": ctx.as_of - dt.timedelta(days=settings.window_days),
-        "min_feature_count": settings.min_feature_count,
-        "since": since,
-        "until": until,
-    }
-    return _written(ctx, "feature_contamination", params)
-
-
 def _orphaned_staging(ctx: CheckContext, settings: Any, since: dt.datetime, until: dt.datetime) -> Points:
     points: Points = []
     max_age = dt.timedelta(hours=settings.max_age_hours)
@@ -95,22 +80,12 @@ def _orphaned_staging(ctx: CheckContext, settings: Any, since: dt.datetime, unti
     return points
 
 
-_NOW = re.compile(r"@now\b")
-
-
-def _reads_now(canary: FileCanary) -> bool:
-    """Whether any statement or evidence query of a canary file compares with the run's ``now``."""
-    spec = canary.spec
-    return any(_NOW.search(q.sql) for q in spec.statements) or any(_NOW.search(e.sql) for e in spec.evidence)
-
-
 def _none(ctx: CheckContext, settings: Any, since: dt.datetime, until: dt.datetime) -> Points:
     return []
 
 
 FINDERS: dict[str, _Finder] = {
     "prediction_gap": _prediction_gap,
-    "feature_contamination": _feature_contamination,
     "orphaned_staging_tables": _orphaned_staging,
     "schema_parity": _none,
 }
@@ -132,10 +107,7 @@ def change_points(
     from pipeline_canary.canary_files.canary import FileCanary
 
     if isinstance(canary, FileCanary):
-        if _reads_now(canary):
-            return None
-        due = canary.due_at(as_of, config.pipeline.timezone, config.settings_for(canary.name))
-        return [due] if due is not None and since < due <= until else []
+        return _file_points(config, warehouse, canary, as_of, since, until, calendar)
     finder = FINDERS.get(canary.name)
     if finder is None or not type(canary).__module__.startswith("pipeline_canary.canaries."):
         return None
@@ -145,3 +117,28 @@ def change_points(
     except Exception:  # the canary's own run reports what is wrong; here it only costs speed
         return None
     return sorted(p for p in points if since < p <= until)
+
+
+def _file_points(
+    config: CanaryConfig,
+    warehouse: Warehouse,
+    canary: FileCanary,
+    as_of: dt.date,
+    since: dt.datetime,
+    until: dt.datetime,
+    calendar: RunCalendar | None,
+) -> Points | None:
+    """A canary file's: its ``due_by``, and the write times of the ``written_at`` tables it reads."""
+    from pipeline_canary.canary_files.writes import write_times
+
+    settings = config.settings_for(canary.name)
+    due = canary.due_at(as_of, config.pipeline.timezone, settings)
+    points = [due] if due is not None else []
+    ctx = CheckContext(warehouse=warehouse, pipeline=config.pipeline, as_of=as_of, now=until, calendar_source=calendar)
+    try:
+        written = write_times(canary, ctx, settings, since, until)
+    except Exception:  # the canary's own run reports what is wrong; here it only costs speed
+        return None
+    if written is None:
+        return None
+    return sorted(p for p in points + written if since < p <= until)

@@ -1,7 +1,9 @@
 """What a canary is: what it protects, its SQL, its checks and thresholds, severity and runbook.
 
 A canary is added by adding one module to ``pipeline_canary/canaries/`` that defines a subclass of
-:class:`Canary` decorated with :func:`register`; nothing else needs to change.
+:class:`Canary` decorated with :func:`register`, or, for a check SQL can say, one canary file
+(``pipeline_canary/canaries/NAME.toml``, the format of ``pipeline_canary.canary_files``); nothing
+else needs to change. Both are built-ins: always enabled, listed as ``built-in``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import difflib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import ValidationError, field_validator
@@ -304,3 +307,8 @@ def _discover() -> None:
     for info in pkgutil.iter_modules(package.__path__):
         if not info.name.startswith("_") and info.name != "base":
             importlib.import_module(f"{package.__name__}.{info.name}")
+    from pipeline_canary.canary_files.load import load_builtin
+
+    for folder in package.__path__:
+        for canary in load_builtin(Path(folder)):
+            registry.add(canary)

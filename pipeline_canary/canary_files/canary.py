@@ -64,6 +64,13 @@ class _Text(string.Formatter):
         return super().format_field(value, format_spec)
 
 
+class _Line(string.Formatter):
+    """``[[evidence]] line`` and check descriptions: each value as it is (as ``key=value`` lines show it)."""
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        return "NULL" if value is None else super().format_field(value, format_spec)
+
+
 class FileCanary(Canary):
     """Base of the classes built from canary files (``FileCanary.build``)."""
 
@@ -78,8 +85,14 @@ class FileCanary(Canary):
         self._compile_lock = threading.Lock()
 
     @classmethod
-    def build(cls, path: Path, spec: specs.CanaryFileSpec, lines: dict[tuple[str | int, ...], int]) -> FileCanary:
-        """The canary of one validated file (spec.check_spec found no problem)."""
+    def build(
+        cls,
+        path: Path,
+        spec: specs.CanaryFileSpec,
+        lines: dict[tuple[str | int, ...], int],
+        source: str | None = None,
+    ) -> FileCanary:
+        """The canary of one validated file (spec.check_spec found no problem); ``source`` for listings."""
         name = spec.name or path.stem
         tables = {k: specs.parse_table(v) for k, v in spec.tables.items()}
         headline = None
@@ -97,7 +110,7 @@ class FileCanary(Canary):
             "run_on": tuple(spec.calendar.run_on),
             "skip_on": tuple(spec.calendar.skip_on),
             "headline": headline,
-            "source": str(path),
+            "source": source or str(path),
             "reads": {},  # keyed by [pipeline] table keys; a file's tables: table_refs and table_specs
             "spec": spec,
             "path": path,
@@ -114,7 +127,10 @@ class FileCanary(Canary):
 
     # -- settings --------------------------------------------------------------------------
     def parse_settings(self, values: Mapping[str, Any]) -> FileSettings:
-        problems: list[str] = []
+        """The defaults with ``[checkpoints.NAME]`` applied; SettingsError names each key (and its source)."""
+        from pipeline_canary.config_messages import Problem, SettingsError
+
+        problems: list[Problem] = []
         params = {name: p.default for name, p in self.param_specs.items()}
         tier, tables = None, {}
         baselines = self._baselines(self.spec.baseline, None, problems)
@@ -124,37 +140,46 @@ class FileCanary(Canary):
                 baselines.update(self._baselines(value, where, problems))  # over the file's own
             elif key == "tier":
                 if not isinstance(value, str) or not specs.NAME.fullmatch(value):
-                    problems.append(f'{where}: must be a tier name such as "critical" (got {value!r})')
+                    problems.append(Problem(where, f'must be a tier name such as "critical" (got {value!r})'))
                 else:
                     tier = value
             elif key == "tables":
                 if not isinstance(value, dict):
-                    problems.append(f'{where}: must be a table of placeholder = "dataset.table" (got {value!r})')
+                    problems.append(Problem(where, f'must be a table of placeholder = "dataset.table" (got {value!r})'))
                     continue
                 for placeholder, table in value.items():
                     if placeholder not in self.table_specs:
                         known = ", ".join(self.table_specs) or "none"
-                        problems.append(f"{where}.{placeholder}: unknown table (this canary reads: {known})")
+                        problems.append(
+                            Problem(f"{where}.{placeholder}", f"unknown table (this canary reads: {known})")
+                        )
                     elif not isinstance(table, str) or specs.table_problem(table):
-                        problems.append(f"{where}.{placeholder}: {specs.table_problem(str(table))}")
+                        problems.append(Problem(f"{where}.{placeholder}", str(specs.table_problem(str(table)))))
                     else:
                         tables[placeholder] = table
             elif key in self.param_specs:
                 problem = specs.check_value(key, self.param_specs[key], value)
                 if problem:
-                    problems.append(f"{where}: {problem}")
+                    problems.append(Problem(where, problem))
+                elif isinstance(self.param_specs[key].default, float):
+                    params[key] = float(value)  # a float parameter stays one when configured as 20
                 else:
                     params[key] = value
             else:
-                known = ", ".join([*self.param_specs, *specs.SETTING_KEYS])
-                problems.append(f"{where}: unknown key (this canary's settings: {known}; defined in {self.path})")
+                problems.append(self._unknown(key))
         due = specs.reference(self.spec.calendar.due_by)
         if due is not None and due in values:
             problem = specs.due_problem(values[due], {})
             if problem:
-                problems.append(f"checkpoints.{self.name}.{due}: {problem} (this canary's due time)")
+                problems.append(Problem(f"checkpoints.{self.name}.{due}", f"{problem} (this canary's due time)"))
+        if not problems:
+            for name, param in self.param_specs.items():
+                for other, rule in param.order_rules():
+                    problem = specs.order_problem(name, params[name], rule, other, params[other])
+                    if problem:
+                        problems.append(Problem(f"checkpoints.{self.name}", problem, "section"))
         if problems:
-            raise ConfigError("; ".join(problems))
+            raise SettingsError(problems)
         return FileSettings(
             params=tuple(params.items()),
             tier=tier,
@@ -162,20 +187,26 @@ class FileCanary(Canary):
             baselines=tuple(sorted(baselines.items())),
         )
 
-    def _baselines(self, values: Any, where: str | None, problems: list[str]) -> dict[str, Baseline]:
-        """``[baseline.METRIC]`` tables as Baselines; each problem names its key (and, in the file, its line).
+    def _baselines(self, values: Any, where: str | None, problems: list[Any]) -> dict[str, Baseline]:
+        """``[baseline.METRIC]`` tables as Baselines; each problem names its key.
 
-        ``where`` is the configuration's key (``checkpoints.NAME.baseline``); None: the file's own.
+        ``where`` is the configuration's key (``checkpoints.NAME.baseline``: problems are added to
+        ``problems``); None: the file's own ``[baseline]``, whose problems name the file and the line
+        and are raised at once (they are the file's, not the configuration's).
         """
+        from pipeline_canary.config_messages import Problem
 
-        def problem(key: tuple[str, ...], text: str) -> str:
+        in_file: list[str] = []
+
+        def problem(key: tuple[str, ...], text: str) -> None:
             if where is None:
-                return self.problem(("baseline", *key), text)
-            return f"{'.'.join((where, *key))}: {text}"
+                in_file.append(self.problem(("baseline", *key), text))
+            else:
+                problems.append(Problem(".".join((where, *key)), text))
 
         if not isinstance(values, Mapping):
-            problems.append(problem((), f"must be a table of METRIC = {{ method = ... }} (got {values!r})"))
-            return {}
+            problem((), f"must be a table of METRIC = {{ method = ... }} (got {values!r})")
+            values = {}
         out: dict[str, Baseline] = {}
         for metric, table in values.items():
             try:
@@ -184,10 +215,29 @@ class FileCanary(Canary):
             except ValidationError as exc:
                 for found in config_problems(exc, Baseline):
                     text = f"unknown key ({found.action()})" if found.kind == "unknown" else found.text
-                    problems.append(problem((metric, *filter(None, found.key.split("."))), text))
+                    problem((metric, *filter(None, found.key.split("."))), text)
             except ValueError as exc:
-                problems.append(problem((metric,), str(exc)))
+                problem((metric,), str(exc))
+        if in_file:
+            raise ConfigError("; ".join(in_file))
         return out
+
+    def _unknown(self, key: str) -> Any:
+        """An unknown ``[checkpoints.NAME]`` key: the nearest setting, else every setting and the file."""
+        from difflib import get_close_matches
+
+        from pipeline_canary.config_messages import Problem
+
+        known = [*self.param_specs, *specs.SETTING_KEYS]
+        prefix = f"checkpoints.{self.name}"
+        near = get_close_matches(key, known, n=1)
+        if near:
+            return Problem(
+                f"{prefix}.{key}", f" (did you mean '{prefix}.{near[0]}'?)", "unknown", f"{prefix}.{near[0]}"
+            )
+        return Problem(
+            f"{prefix}.{key}", f" (this canary's settings: {', '.join(known)}; defined in {self.path})", "unknown"
+        )
 
     # -- checks ----------------------------------------------------------------------------
     def checks(self, settings: Any) -> list[CheckSpec]:
@@ -196,9 +246,27 @@ class FileCanary(Canary):
             threshold = Threshold(
                 min=self._bound(check.min, settings), max=self._bound(check.max, settings), level=check.level
             )
-            description = check.description or f"{check.metric} {threshold.describe()}"
-            out.append(CheckSpec(name=check.name, metric=check.metric, threshold=threshold, description=description))
+            if check.description:
+                description = _Line().vformat(check.description, (), dict(settings.params))
+            else:
+                description = f"{check.metric} {threshold.describe()}"
+            out.append(
+                CheckSpec(
+                    name=check.name,
+                    metric=check.metric,
+                    threshold=threshold,
+                    description=description,
+                    evidence=tuple(check.evidence),
+                )
+            )
         return out
+
+    def evidence_line(self, table: str, row: Mapping[str, Any]) -> str:
+        """``[[evidence]] line`` filled in with the row's columns; ``key=value, ...`` without one."""
+        template = next((e.line for e in self.spec.evidence if e.name == table), None)
+        if template is None:
+            return super().evidence_line(table, row)
+        return _Line().vformat(template, (), dict(row))
 
     def _bound(self, value: float | str | None, settings: FileSettings) -> float | None:
         name = specs.reference(value)
@@ -248,6 +316,8 @@ class FileCanary(Canary):
         return {**params, **dict(settings.params)}
 
     def _days(self, value: int | str, settings: FileSettings) -> int:
+        if isinstance(value, str) and value.startswith("-@"):
+            return -int(settings.param(value[2:]))
         name = specs.reference(value)
         return int(settings.param(name)) if name is not None else int(value)
 
@@ -258,16 +328,21 @@ class FileCanary(Canary):
         tables = {p: ctx.warehouse.table_sql(ref) for p, ref in self.table_refs(ctx.pipeline, settings).items()}
         return render(template, tables).replace("{", "{{").replace("}", "}}")
 
+    def query_template(self, ctx: CheckContext, settings: FileSettings, template: str) -> str:
+        """``template`` (SQL of this file's tables) ready for ``ctx.query``: its tables filled in."""
+        return self._render(ctx, settings, template)
+
     def statement_sql(self, ctx: CheckContext, settings: FileSettings, template: str) -> str:
         """The SQL one of the file's statements sends (BigQuery dialect, tables filled in)."""
         return ctx.sql(self._render(ctx, settings, template))
 
     def queries(self, ctx: CheckContext, settings: Any) -> list[Query]:
+        """Every statement a run may send (``--dry-run``): the metrics statements, then the evidence queries."""
         compiled = self.compiled()
         params = self.run_params(ctx, settings)
         return [
             Query(self._render(ctx, settings, c.template), {p: params[p] for p in c.params})
-            for _, c in compiled.statements
+            for c in [c for _, c in compiled.statements] + [c for _, c in compiled.evidence]
         ]
 
     # -- a run -----------------------------------------------------------------------------
@@ -295,7 +370,8 @@ class FileCanary(Canary):
         compiled = self.compiled()
         params = self.run_params(ctx, settings)
         metrics: dict[str, Any] = {}
-        for (name, _), query in zip(compiled.statements, self.queries(ctx, settings), strict=True):
+        metrics_queries = self.queries(ctx, settings)[: len(compiled.statements)]
+        for (name, _), query in zip(compiled.statements, metrics_queries, strict=True):
             result = ctx.query(query.template, **query.params)
             if len(result.rows) != 1:
                 raise WarehouseError(

@@ -50,11 +50,16 @@ def compile_canary(canary: FileCanary) -> CompiledCanary:
     evidence = []
     for i, item in enumerate(spec.evidence):
         try:
-            compiled = compile_statement(item.sql, tables, provided, metrics=False)
+            compiled = compile_statement(item.sql, tables, provided, metrics=item.line is not None)
             _needs_limit(item.sql)
         except SQLProblem as exc:
-            problems.append(canary.problem(("evidence", i, "sql"), str(exc)))
+            hint = " (a line names its columns: give each one a name)" if item.line is not None else ""
+            problems.append(canary.problem(("evidence", i, "sql"), f"{exc}{hint}"))
             continue
+        if item.line is not None:
+            problem = specs.text_problem(item.line, set(compiled.columns), "a column of the evidence query")
+            if problem:
+                problems.append(canary.problem(("evidence", i, "line"), problem))
         evidence.append((item, compiled))
     for name in sorted(tables - used_tables):
         problems.append(canary.problem(("tables", name), f"{{{name}}} is declared but no statement reads it"))

@@ -50,7 +50,12 @@ def load_folders(paths: Sequence[Path]) -> list[FileCanary]:
     return canaries
 
 
-def load_file(path: Path) -> FileCanary:
+def load_builtin(folder: Path) -> list[FileCanary]:
+    """The canary files shipped in ``folder`` as built-in canaries (always enabled, source ``built-in``)."""
+    return [load_file(path, source="built-in") for path in canary_files([folder])]
+
+
+def load_file(path: Path, source: str | None = None) -> FileCanary:
     """One canary file as a canary; ConfigError naming the file, the line and the key."""
     try:
         with path.open("rb") as handle:
@@ -77,7 +82,7 @@ def load_file(path: Path) -> FileCanary:
     problems = specs.check_spec(spec, path.stem)
     if problems:
         raise ConfigError("\n".join(_describe(path, lines, key, message) for key, message in problems))
-    return FileCanary.build(path, spec, lines)
+    return FileCanary.build(path, spec, lines, source=source)
 
 
 def _describe(path: Path, lines: dict[tuple[str | int, ...], int], key: tuple[str | int, ...], message: str) -> str:

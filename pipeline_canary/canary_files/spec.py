@@ -45,7 +45,25 @@ class ParamSpec(_Spec):
     default: ParamValue
     min: float | None = None
     max: float | None = None
+    # "@other": this number must stay at most / at least another numeric parameter (a warn line
+    # below its fail line), checked for the defaults and for every configured value.
+    at_most: str | None = None
+    at_least: str | None = None
     description: str = ""
+
+    def order_rules(self) -> list[tuple[str, str]]:
+        """``(other parameter, "at_most" | "at_least")`` for each ordering rule of this parameter."""
+        rules = [(self.at_most, "at_most"), (self.at_least, "at_least")]
+        return [(value[1:], rule) for value, rule in rules if value is not None]
+
+
+def order_problem(name: str, value: Any, rule: str, other: str, other_value: Any) -> str | None:
+    """Why ``name = value`` breaks its ordering rule against ``other = other_value``, or None."""
+    if rule == "at_most" and value > other_value:
+        return f"{name} ({value!r}) must not exceed {other} ({other_value!r})"
+    if rule == "at_least" and value < other_value:
+        return f"{name} ({value!r}) must not be below {other} ({other_value!r})"
+    return None
 
 
 class TableSpec(_Spec):
@@ -84,7 +102,8 @@ class CheckFileSpec(_Spec):
     min: float | str | None = None
     max: float | str | None = None
     level: Literal["fail", "warn"] = "fail"
-    description: str = ""
+    description: str = ""  # {param} placeholders are filled in with the configured values
+    evidence: list[str] = Field(default_factory=list)  # the [[evidence]] tables that explain it
 
 
 class EvidenceSpec(_Spec):
@@ -93,6 +112,8 @@ class EvidenceSpec(_Spec):
     name: str = "evidence"
     sql: str
     when: Literal["failing", "always"] = "failing"
+    # One row in words for people (terminal, Slack, dashboard): {column} placeholders of its columns.
+    line: str | None = None
 
 
 class SkipSpec(_Spec):
@@ -103,7 +124,10 @@ class SkipSpec(_Spec):
 
 
 class WindowSpec(_Spec):
-    """``[window]``: ``@window_start`` / ``@window_end`` = ``@as_of`` plus these days (ints or ``"@param"``)."""
+    """``[window]``: ``@window_start`` / ``@window_end`` = ``@as_of`` plus these days.
+
+    Each is an integer, ``"@param"`` or ``"-@param"`` (that many days before the as-of date).
+    """
 
     start_days: int | str
     end_days: int | str = 0
@@ -260,6 +284,13 @@ def check_spec(spec: CanaryFileSpec, stem: str) -> list[Problem]:
             problems.append((where, problem))
         else:
             params[name] = param
+    for name, param in params.items():
+        for rule in ("at_most", "at_least"):
+            value = getattr(param, rule)
+            if value is not None:
+                problem = _order_rule_problem(name, param, rule, value, params, spec.params)
+                if problem:
+                    problems.append((("params", name, rule), problem))
     for name, raw in spec.tables.items():
         where = ("tables", name)
         if not IDENT.fullmatch(name):
@@ -309,6 +340,13 @@ def check_spec(spec: CanaryFileSpec, stem: str) -> list[Problem]:
             problem = _number_or_param(getattr(check, bound), params, spec.params, numeric=True)
             if problem:
                 problems.append((("checks", i, bound), problem))
+        problem = text_problem(check.description, set(spec.params), "a parameter")
+        if problem:
+            problems.append((("checks", i, "description"), problem))
+        for j, explains in enumerate(check.evidence):
+            if explains not in {e.name for e in spec.evidence}:
+                known = ", ".join(e.name for e in spec.evidence) or "none declared"
+                problems.append((("checks", i, "evidence", j), f"{explains!r} is not an [[evidence]] name ({known})"))
     names = [s.name for s in spec.statements if s.name is not None]
     for i, statement in enumerate(spec.statements):
         if statement.name is not None and not IDENT.fullmatch(statement.name):
@@ -324,12 +362,50 @@ def check_spec(spec: CanaryFileSpec, stem: str) -> list[Problem]:
     if spec.window is not None:
         for bound in ("start_days", "end_days"):
             value = getattr(spec.window, bound)
+            if isinstance(value, str) and value.startswith("-@"):
+                value = value[1:]  # "-@param": that many days before
             problem = _number_or_param(value, params, spec.params, numeric=False)
             if problem:
                 problems.append((("window", bound), problem))
             elif isinstance(value, int) and abs(value) > 3660:
                 problems.append((("window", bound), f"{value} days is more than ten years"))
     return problems
+
+
+def text_problem(text: str, names: set[str], kind: str) -> str | None:
+    """What is wrong with the ``{name}`` placeholders of ``text`` (each must be one of ``names``), or None."""
+    import string
+
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+    except ValueError as exc:
+        return f"malformed {{placeholder}} ({exc}); write a literal brace as {{{{ or }}}}"
+    unknown = sorted({f for f in fields if f not in names})
+    if unknown:
+        known = ", ".join(sorted(names)) or "none"
+        return f"{', '.join('{' + u + '}' for u in unknown)} is not {kind} ({known})"
+    return None
+
+
+def _order_rule_problem(
+    name: str, param: ParamSpec, rule: str, value: str, params: dict[str, ParamSpec], declared: dict[str, Any]
+) -> str | None:
+    other = reference(value)
+    if other is None:
+        return f'{value!r} is not "@param" naming a numeric parameter'
+    if not _is_number(param.default):
+        return "ordering rules apply to numbers only"
+    if other == name:
+        return "a parameter is not ordered against itself"
+    problem = _number_or_param(value, params, declared, numeric=True)
+    if problem is None and other in params:
+        broken = order_problem(name, param.default, rule, other, params[other].default)
+        problem = broken and f"the defaults break the rule: {broken}"
+    return problem
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def due_problem(value: Any, params: dict[str, Any]) -> str | None:
@@ -339,7 +415,7 @@ def due_problem(value: Any, params: dict[str, Any]) -> str | None:
     name = reference(value)
     if name is not None:
         if name not in params:
-            return f"@{name} is not declared in [params] (declare {name} = \"10:00\")"
+            return f'@{name} is not declared in [params] (declare {name} = "10:00")'
         raw = params[name]
         value = raw.get("default") if isinstance(raw, dict) else raw
     try:

@@ -39,15 +39,19 @@ if TYPE_CHECKING:
     from pipeline_canary.warehouse.base import TableRef, Warehouse
 
 
-# The columns the built-in checkpoints' SQL reads, per configured table (prediction_gap,
-# feature_contamination); tests/bigquery/test_doctor.py checks this against the canaries' SQL.
+# The columns the built-in checkpoints' SQL reads, per configured table (prediction_gap's ``reads``,
+# feature_contamination.toml's [tables]); tests/bigquery/test_doctor.py checks this against their SQL.
 def required_columns() -> dict[str, tuple[str, ...]]:
-    """Columns the built-in checkpoints read, per configured table key: each canary declares its ``reads``."""
+    """Columns the built-in checkpoints read, per configured table key: ``reads``, or a built-in file's tables."""
     from pipeline_canary.canaries import registry
+    from pipeline_canary.canary_files import FileCanary
 
     merged: dict[str, list[str]] = {}
     for canary in registry.all():
-        for key, columns in canary.reads.items():
+        reads = dict(canary.reads)
+        if isinstance(canary, FileCanary):
+            reads = {t.table: tuple(t.columns) for t in canary.table_specs.values() if "." not in t.table}
+        for key, columns in reads.items():
             merged.setdefault(key, [])
             merged[key] += [c for c in columns if c not in merged[key]]
     return {key: tuple(columns) for key, columns in merged.items()}

@@ -113,7 +113,7 @@ def test_json_shape_and_set_changes_the_outcome(
         and report["incidents"] == []
         and report["overrides"] == {"checkpoints.feature_contamination.fail_pct": "30"}
     )
-    assert config.settings_for("feature_contamination").fail_pct == 15  # the configuration itself is unchanged
+    assert config.settings_for("feature_contamination").param("fail_pct") == 15  # the configuration itself is unchanged
     # a known incident day explains the alert; --page writes the timeline next to the dashboard
     code, out, err = cli(capsys, *args, "--known-incident", "2026-02-08", "--page")
     report = json.loads(out)
@@ -144,7 +144,7 @@ def test_bad_set_keys_and_values_exit_2_with_the_configuration_messages(
     assert code == 2 and "unknown key 'checkpoints.feature_contamination.fail_pc'" in err
     assert "did you mean 'checkpoints.feature_contamination.fail_pct'" in err and "--set" in err
     code, _, err = cli(capsys, *base, "checkpoints.feature_contamination.fail_pct=200")
-    assert code == 2 and "must be a finite number from 0 to 100" in err
+    assert code == 2 and "checkpoints.feature_contamination.fail_pct: must be at most 100 (got 200)" in err
     assert "CANARY_" not in err  # named as the --set that made it, not as a variable
     code, _, err = cli(capsys, *base, "checkpoints.nope.x=1")
     assert code == 2 and "unknown checkpoint 'nope'" in err

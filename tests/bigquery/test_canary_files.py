@@ -217,8 +217,9 @@ def test_partition_guard_dry_run_and_lint_on_bigquery(
 
     estimates = {e.checkpoint: e for e in estimate(bq_config, ["games_final"], as_of=AS_OF, now=NOW)}
     assert set(estimates) == {"game_calendar", "games_final"}
-    # an estimate (the local server estimates 0 bytes; DuckDB none at all)
-    assert estimates["games_final"].statements == 1 and estimates["games_final"].bytes is not None
+    # an estimate (the local server estimates 0 bytes; DuckDB none at all) of its metrics statement and
+    # its evidence query (sent when the check fails)
+    assert estimates["games_final"].statements == 2 and estimates["games_final"].bytes is not None
     assert estimates["game_calendar"].error is None
 
     with pytest.raises(SystemExit) as exit_info:

@@ -44,7 +44,8 @@ def test_dry_run_estimates_every_sql_checkpoint_without_running(
 
     estimates = {e["checkpoint"]: e for e in json.loads(capsys.readouterr().out)}
     assert estimates["prediction_gap"]["statements"] == 2
-    assert estimates["feature_contamination"]["statements"] == 2
+    # a canary file: its metrics statement and, when a check fails or warns, its two evidence queries
+    assert estimates["feature_contamination"]["statements"] == 3
     for e in estimates.values():
         assert e["error"] is None and isinstance(e["bytes"], int)
     # nothing ran: no GX project, no history

@@ -79,7 +79,7 @@ def test_bigquery_run_matches_duckdb_run(
     project = f"canary-{scenario}"
     warehouse = BigQueryWarehouse.from_config(bq_server.config(project=project))
     warehouse.guard_tables(config.pipeline.table(key) for key in PIPELINE_TABLES)
-    window = config.settings_for("feature_contamination").window_days
+    window = config.settings_for("feature_contamination").param("window_days")
     report = load_demo(
         path,
         warehouse,

@@ -152,8 +152,9 @@ def test_settings_overrides_from_canary_toml(tmp_path: Path) -> None:
     ("checkpoint", "message"),
     [
         ("max_not_final = 0.5\n", "checkpoints.games_final.max_not_final: must be an integer (got 0.5)"),
-        ("max_not_finals = 1\n", "checkpoints.games_final.max_not_finals: unknown key (this canary's settings: "
-                                 "max_not_final, tier, tables"),
+        ("max_not_finals = 1\n", "unknown key 'checkpoints.games_final.max_not_finals' (did you mean "
+                                 "'checkpoints.games_final.max_not_final'?)"),
+        ("zzz = 1\n", "unknown key 'checkpoints.games_final.zzz' (this canary's settings: max_not_final, tier, tables"),
         ('tables.sched = "a.b"\n', "checkpoints.games_final.tables.sched: unknown table (this canary reads: schedule)"),
         ('tables.schedule = "a b"\n', "checkpoints.games_final.tables.schedule: 'a b' is neither a configured table"),
     ],
