@@ -67,7 +67,11 @@ packs = ["nba"]                    # the pipeline's own checks (README: The NBA 
     type=click.Choice(SCENARIOS),
     default="incident",
     show_default=True,
-    help="Which incident the demo data contains ('healthy' has none).",
+    help=(
+        "Which incident the demo data contains ('healthy' has none; README: Demo scenarios). "
+        "predictions-drop, contamination-creep, features-thin and model-stops pass every fixed threshold: "
+        "only a baseline learned from each metric's history sees them."
+    ),
 )
 @click.option(
     "--seasons",

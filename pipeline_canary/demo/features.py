@@ -16,6 +16,14 @@ HEALTHY_RATE = 0.02
 CONTAMINATED_RATE = 0.246
 VEGAS_MISSING_PCT = 30
 WINDOW_DAYS = 14
+# Players out (injured, inactive) get no feature row for the game: the pipeline builds features for
+# the players expected to play, so a day's row count is not exactly 26 per game.
+OUT_PCT = 5
+# contamination-creep: the share of each day's rows with required defaults, by days before as_of
+# (index 0 is as_of itself), rising from the healthy 2% ten days before to 9% on as_of.
+CREEP_PCT: tuple[float, ...] = (9.0, 7.74, 6.66, 5.73, 4.93, 4.24, 3.65, 3.14, 2.70, 2.32, 2.0)
+# features-thin: the share of each as_of game's feature rows that are never written.
+THIN_PCT = 40
 
 CATEGORIES: dict[str, tuple[int, ...]] = {
     "matchup": (5, 6, 7, 8, 13, 14),
@@ -253,11 +261,21 @@ def _feature_sql(where: str) -> str:
     """
 
 
-def build_feature_rows(conn: Any, as_of: dt.date, now: dt.datetime, contaminated: bool) -> None:
-    """Create temp ``_fr`` (one row per player per game) and ``_reqdef`` (required defaults)."""
+def build_feature_rows(
+    conn: Any, as_of: dt.date, now: dt.datetime, contaminated: bool, *, creep: bool = False, thin: bool = False
+) -> None:
+    """Create temp ``_fr`` (one row per player expected to play per game) and ``_reqdef`` (required defaults).
+
+    ``creep``: the days from ``as_of - 10`` to ``as_of`` have ``CREEP_PCT`` of their rows contaminated
+    (each day exactly, by its row count); ``thin``: each ``as_of`` game loses ``THIN_PCT`` of its rows.
+    """
     rate = CONTAMINATED_RATE if contaminated else HEALTHY_RATE
     now_lit = now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
     start = as_of - dt.timedelta(days=WINDOW_DAYS)
+    days_before = f"date_diff('day', game_date, DATE '{as_of.isoformat()}')"
+    creep_rate = f"CASE {days_before} " + " ".join(f"WHEN {d} THEN {p / 100}" for d, p in enumerate(CREEP_PCT)) + " END"
+    creeping = f"{days_before} BETWEEN 0 AND {len(CREEP_PCT) - 1}" if creep else "FALSE"
+    thinned = f"day_idx = 0 AND thin_rk <= round({THIN_PCT / 100} * game_rows)" if thin else "FALSE"
     conn.execute(
         f"""
         CREATE TEMP TABLE _fr AS
@@ -271,14 +289,26 @@ def build_feature_rows(conn: Any, as_of: dt.date, now: dt.datetime, contaminated
             FROM _games g
             CROSS JOIN (VALUES (TRUE), (FALSE)) side(is_home)
             JOIN _players p ON p.team_idx = CASE WHEN side.is_home THEN g.home_idx ELSE g.away_idx END
+            WHERE hash(p.player_lookup, g.game_date, 'out') % 100 >= {OUT_PCT}
+        ), thinned AS (
+            SELECT *, row_number() OVER (PARTITION BY game_date, game_id ORDER BY hash(h, 'thin'), player_lookup)
+                        AS thin_rk,
+                   count(*) OVER (PARTITION BY game_date, game_id) AS game_rows
+            FROM base
+        ), kept AS (
+            SELECT * EXCLUDE (thin_rk, game_rows) FROM thinned WHERE NOT ({thinned})
         ), ranked AS (
             SELECT *, row_number() OVER (PARTITION BY in_window ORDER BY hash(h, 'contam'), player_lookup,
                                           game_date) AS rk,
-                   count(*) OVER (PARTITION BY in_window) AS n_in
-            FROM base
+                   count(*) OVER (PARTITION BY in_window) AS n_in,
+                   row_number() OVER (PARTITION BY game_date ORDER BY hash(h, 'contam'), player_lookup) AS day_rk,
+                   count(*) OVER (PARTITION BY game_date) AS n_day
+            FROM kept
         )
-        SELECT * EXCLUDE (rk, n_in),
-               CASE WHEN in_window THEN rk <= round({rate} * n_in) ELSE hash(h, 'contam') % 1000 < 20 END
+        SELECT * EXCLUDE (rk, n_in, day_rk, n_day),
+               CASE WHEN {creeping} THEN day_rk <= round({creep_rate} * n_day)
+                    WHEN in_window THEN rk <= round({rate} * n_in)
+                    ELSE hash(h, 'contam') % 1000 < 20 END
                  AS contaminated,
                (h >> 8) % 100 < {VEGAS_MISSING_PCT} AS vegas_missing,
                CAST(CASE WHEN (h >> 16) % 100 < 35 THEN 1 WHEN (h >> 16) % 100 < 60 THEN 2

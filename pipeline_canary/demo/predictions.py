@@ -23,6 +23,9 @@ PIPELINE_TIMEZONE = "America/New_York"  # the coordinator's schedule (FIRST 8 AM
 # Prediction run mode -> minutes after local midnight when it writes (pipeline facts 7).
 RUN_MINUTES: dict[str, int] = {"FIRST": 8 * 60, "FINAL_RETRY": 13 * 60, "LAST_CALL": 16 * 60}
 MODEL_STAGGER_MIN = 3
+# predictions-drop: the share of each as_of game's usual players that still get predictions (the
+# others are never written), at least one player per game.
+DROP_KEEP = 0.4
 
 SYSTEM_IDS: tuple[str, ...] = (
     "catboost_v9_33features_20260201_011018",
@@ -34,6 +37,9 @@ SYSTEM_IDS: tuple[str, ...] = (
     "lgbm_v12_noveg_train1215_0214",
     "xgb_v12_noveg_train1215_0214",
 )
+# model-stops: a long-standing model (registered 74 days before the demo's now, not the production
+# one, feeding no subset) that writes nothing on the as_of day.
+STOPPED_MODEL = SYSTEM_IDS[6]
 
 _UUID = (
     "substr(m, 1, 8) || '-' || substr(m, 9, 4) || '-4' || substr(m, 14, 3) || '-a' || substr(m, 18, 3)"
@@ -117,18 +123,33 @@ _COLUMNS: dict[str, str] = {
 
 
 def insert_predictions(
-    conn: Any, chunk: int, columns: list[Field], now: dt.datetime, as_of_gap: bool, missing_game: bool = False
+    conn: Any,
+    chunk: int,
+    columns: list[Field],
+    now: dt.datetime,
+    as_of_gap: bool,
+    missing_game: bool = False,
+    *,
+    as_of_drop: bool = False,
+    stopped_model: str | None = None,
 ) -> None:
     """Append one chunk's predictions (ordered by date) into the table with ``columns``.
 
     ``as_of_gap``: the as_of day gets no active rows, only inactive ones (the Feb 2026 incident).
     ``missing_game``: so does the as_of day's first game (game_idx 0, the earliest tip) alone.
+    ``as_of_drop``: each as_of game gets predictions for ``DROP_KEEP`` of its usual players (rounded
+    down, at least one); the others get no rows at all. ``stopped_model``: that system_id writes no
+    rows on the as_of day; the other models predict as usual.
     """
     names = {f.name for f in columns}
     select = ",\n".join(f"{expr} AS {name}" for name, expr in _COLUMNS.items() if name in names)
     systems = ", ".join(f"('{s}', {i})" for i, s in enumerate(SYSTEM_IDS))
     now_lit = now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
     gap = "TRUE" if as_of_gap else "(game_idx = 0)" if missing_game else "FALSE"
+    per_game = f"ceil({PER_DAY_PER_MODEL} / f.n_games)"
+    if as_of_drop:
+        per_game = f"CASE WHEN f.day_idx = 0 THEN greatest(1, floor({per_game} * {DROP_KEEP})) ELSE {per_game} END"
+    stopped = "FALSE" if stopped_model is None else f"(p.day_idx = 0 AND s.system_id = '{stopped_model}')"
     first, last = conn.execute(f"SELECT min(game_date), max(game_date) FROM _days WHERE chunk = {chunk}").fetchone()
     conn.execute(
         f"""
@@ -145,8 +166,7 @@ def insert_predictions(
             WHERE f.chunk = {chunk}
               AND fs.game_date BETWEEN DATE '{first.isoformat()}' AND DATE '{last.isoformat()}'
               AND f.game_date BETWEEN DATE '{first.isoformat()}' AND DATE '{last.isoformat()}'
-            QUALIFY row_number() OVER (PARTITION BY f.game_id ORDER BY hash(f.h, 'pick'))
-                    <= ceil({PER_DAY_PER_MODEL} / f.n_games)
+            QUALIFY row_number() OVER (PARTITION BY f.game_id ORDER BY hash(f.h, 'pick')) <= {per_game}
         ), expanded AS (
             SELECT p.*, s.system_id, s.sys_idx, v.is_superseded,
                    hash(p.h, s.system_id) AS ph,
@@ -156,7 +176,7 @@ def insert_predictions(
             FROM picked p
             CROSS JOIN (VALUES {systems}) s(system_id, sys_idx)
             CROSS JOIN (VALUES (FALSE), (TRUE)) v(is_superseded)
-            WHERE NOT v.is_superseded OR hash(p.h, s.system_id, 'sup') % 100 < {SUPERSEDED_PCT}
+            WHERE (NOT v.is_superseded OR hash(p.h, s.system_id, 'sup') % 100 < {SUPERSEDED_PCT}) AND NOT {stopped}
         ), timed AS (
             SELECT *, CASE WHEN is_superseded THEN 'FIRST' ELSE key_run END AS run_mode,
                    {_local_run_ts("'FIRST'")} AS first_ts,

@@ -4,7 +4,8 @@ What each scenario guarantees (1 season or more; ``as_of`` = date of ``now`` in 
 
 * every scenario: ~165 game days walking back from ``as_of``; ``as_of`` has exactly 10 games with
   ``game_status = 1`` (earlier days are final, 3); 8 models (``model_registry``) predict ~75
-  players per game day each, spread over every game, plus ~25% superseded inactive rows;
+  players per game day each, spread over every game, plus ~25% superseded inactive rows; the
+  feature store has a row per player and game except for the ~5% of players out that day;
   3 fresh staging tables of today's batch (created 12, 41 and 83 minutes before ``now``);
   neighbours ``staging_notes``, ``model_registry``, ``prediction_accuracy`` (last 30 days graded).
 * healthy: required-feature contamination over the 14 days before ``as_of`` is exactly 2.0%
@@ -17,6 +18,15 @@ What each scenario guarantees (1 season or more; ``as_of`` = date of ``now`` in 
 * schema-drift: ``player_prop_predictions`` lacks ``vegas_line_source`` and ``required_default_count``.
 * orphaned-staging: 668 more staging tables created 25 h to ~30 days before ``now`` (batch_,
   regen_, linecheck_ and fallback_ batch ids); most are empty, every 50th holds 3 rows.
+* predictions-drop: each of ``as_of``'s games gets predictions for 3 players instead of 8 (every
+  model, every game still covered): about 60% fewer active predictions than a 10-game day has.
+* contamination-creep: the share of feature rows with required defaults rises day by day from 2.0%
+  ten days before ``as_of`` to 9.0% on ``as_of`` (``features.CREEP_PCT``); the 14 days before ``as_of``
+  average about 3.7%, under feature_contamination's 5% warning.
+* features-thin: ``as_of``'s feature store lacks 40% of each game's rows (never written); the
+  remaining players are predicted as usual.
+* model-stops: one long-standing model (``predictions.STOPPED_MODEL``) writes nothing on ``as_of``;
+  the other seven predict as usual.
 * incident: all four faults at once, on a schedule that also holds the duplicate rows the
   pipeline's append-then-merge writes leave (facts 1a): one of ``as_of``'s 10 games is listed twice
   (11 rows), and about one past final game in 40 keeps a stale ``game_status = 1`` row beside it.
@@ -55,6 +65,9 @@ SCENARIOS: tuple[str, ...] = (
     "orphaned-staging",
     "incident",
 )
+# Scenarios no fixed threshold catches: one metric moves far from its own history, which only a
+# learned baseline judges (pipeline_canary/demo/caught.py: CAUGHT_BY_BASELINE).
+BASELINE_SCENARIOS: tuple[str, ...] = ("predictions-drop", "contamination-creep", "features-thin", "model-stops")
 # Which faults each scenario switches on.
 _FAULTS: dict[str, frozenset[str]] = {
     "healthy": frozenset(),
@@ -65,8 +78,12 @@ _FAULTS: dict[str, frozenset[str]] = {
     "orphaned-staging": frozenset({"orphans"}),
     "incident": frozenset({"gap", "contamination", "drift", "orphans", "duplicates"}),
     **pack.SCENARIOS,  # one per phase of the NBA pack (pipeline_canary/demo/pack)
+    "predictions-drop": frozenset({"drop"}),
+    "contamination-creep": frozenset({"creep"}),
+    "features-thin": frozenset({"thin"}),
+    "model-stops": frozenset({"model_stops"}),
 }
-SCENARIOS += tuple(s for s in pack.SCENARIOS if s not in SCENARIOS)
+SCENARIOS += tuple(s for s in pack.SCENARIOS if s not in SCENARIOS) + BASELINE_SCENARIOS
 
 BLOCK_SIZE = 262144  # DuckDB's default; smaller blocks disable ALP compression of DOUBLEs
 Progress = Callable[[str, int, int], None]
@@ -102,7 +119,8 @@ def demo_clock(timezone: str = "America/New_York", wall: dt.datetime | None = No
 
 
 def scenario_faults(scenario: str) -> frozenset[str]:
-    """The faults ('gap', 'missing_game', 'contamination', 'drift', 'orphans', 'duplicates') a scenario has."""
+    """The faults ('gap', 'missing_game', 'contamination', 'drift', 'orphans', 'duplicates', 'drop', 'creep',
+    'thin', 'model_stops', and the pack's) a scenario has."""
     if scenario not in _FAULTS:
         raise ValueError(f"unknown demo scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
     return _FAULTS[scenario]
@@ -187,12 +205,21 @@ def _build(
         if "duplicates" in faults:
             calendar.insert_schedule_duplicates(conn, as_of)
         report("schedule", 1, 1)
-        features.build_feature_rows(conn, as_of, now, contaminated="contamination" in faults)
+        features.build_feature_rows(
+            conn, as_of, now, contaminated="contamination" in faults, creep="creep" in faults, thin="thin" in faults
+        )
         for done, chunk in enumerate(range(seasons - 1, -1, -1)):
             report("seasons", done, seasons)
             features.insert_features(conn, chunk)
             predictions.insert_predictions(
-                conn, chunk, pred_fields, now, as_of_gap="gap" in faults, missing_game="missing_game" in faults
+                conn,
+                chunk,
+                pred_fields,
+                now,
+                as_of_gap="gap" in faults,
+                missing_game="missing_game" in faults,
+                as_of_drop="drop" in faults,
+                stopped_model=predictions.STOPPED_MODEL if "model_stops" in faults else None,
             )
         report("seasons", seasons, seasons)
 

@@ -104,7 +104,7 @@ def test_json_shape_and_set_changes_the_outcome(
     assert incident["resolved_at"] is None and incident["messages"][0]["kind"] == "open"
     assert report["alerts_without_known_incident"] == 1
     observed = incident["last_value"]
-    assert observed == pytest.approx(24.6)
+    assert observed == pytest.approx(24.6, abs=0.05)  # the demo's 24.6% of the window's rows, to a whole row
     # what if fail_pct had been above the observed contamination: no incident (the warn line only warns)
     code, out, _ = cli(capsys, *args, "--set", "checkpoints.feature_contamination.fail_pct=30")
     report = json.loads(out)

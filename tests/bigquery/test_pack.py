@@ -1,6 +1,7 @@
 """The NBA pack on the local BigQuery server: every canary's SQL runs unchanged there and gives the
 same results as on DuckDB (through sqlglot), on the day the scrapers were down: six canaries fail
-with their evidence, the other eighteen pass or skip, each the same way on both backends."""
+with their evidence, the other nineteen pass or skip, each the same way on both backends; and a game
+day without feature rows fails feature_store_volume the same way on both."""
 
 from __future__ import annotations
 
@@ -84,3 +85,42 @@ def test_the_scrapers_down_day_fails_on_bigquery_too(runs: dict[str, tuple[RunRe
     _, bq = runs["scrapers-down"]
     assert {c.name for c in bq.checkpoints if c.outcome is Outcome.FAILED} == set(CAUGHT_BY["scrapers-down"])
     assert {c.outcome for c in bq.checkpoints} <= {Outcome.FAILED, Outcome.PASSED, Outcome.SKIPPED}
+
+
+def test_a_game_day_without_feature_rows_fails_the_same_way_on_bigquery(
+    seeded: Callable[[str], Path], bq_server: BigQueryServer, tmp_path: Path
+) -> None:
+    """feature_store_volume's failure, with its evidence (phase 4 completions, last written dates), on both backends."""
+    import shutil
+
+    from pipeline_canary.warehouse.duckdb_connect import connect_duckdb
+
+    warehouse = tmp_path / "outage.duckdb"
+    shutil.copy(seeded("healthy"), warehouse)
+    with connect_duckdb(warehouse) as conn:  # Phase 4 never wrote the game day
+        conn.execute("DELETE FROM nba_predictions.ml_feature_store_v2 WHERE game_date = ?", [AS_OF])
+        conn.execute(
+            "DELETE FROM nba_orchestration.phase_completions WHERE game_date = ? AND phase = 'phase4'", [AS_OF]
+        )
+    project = f"fsv-{uuid.uuid4().hex[:8]}"
+    with BigQueryWarehouse.from_config(bq_server.config(project=project)) as bq:
+        load_demo(
+            warehouse, bq, project, since=SINCE, datasets=("nba_reference", "nba_predictions", "nba_orchestration")
+        )
+    common = f'[gx]\nproject_dir = "{tmp_path / "gx"}"\nbuild_docs = false\n[state]\npath = "state.sqlite"\n'
+    common += '[canaries]\npacks = ["nba.feature_store_volume"]\n'
+    (tmp_path / "duck.toml").write_text(f'[warehouse]\npath = "{warehouse}"\n{common}')
+    (tmp_path / "bq.toml").write_text(
+        f'[warehouse]\nbackend = "bigquery"\nproject = "{project}"\napi_endpoint = "{bq_server.endpoint}"\n{common}'
+    )
+    duck, big = (
+        run_checkpoints(
+            load_config(tmp_path / f"{name}.toml", env={}), ["feature_store_volume"], as_of=AS_OF, now=NOW
+        ).get("feature_store_volume")
+        for name in ("duck", "bq")
+    )
+    assert duck.outcome is big.outcome is Outcome.FAILED, (duck.message, big.message)
+    assert duck.metrics["feature_rows"] == 0 and big.metrics == {k: pytest.approx(v) for k, v in duck.metrics.items()}
+    assert big.message == duck.message
+    assert duck.evidence["last_written_dates"] and not duck.evidence["phase4_completions"]
+    assert {k: _rows(v) for k, v in big.evidence.items()} == {k: _rows(v) for k, v in duck.evidence.items()}

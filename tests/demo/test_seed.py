@@ -140,8 +140,11 @@ def test_info_and_volumes(demos: dict[str, Demo]) -> None:
     counts = [c for _, c in per_day]
     assert min(counts) >= 1 and max(counts) <= 15 and 7 <= sum(counts) / len(counts) <= 12
     assert all(day.month >= 10 or day.month <= 4 for day, _ in per_day)
-    feat = [c for (c,) in d.all("SELECT count(*) FROM nba_predictions.ml_feature_store_v2 GROUP BY game_date")]
-    assert min(feat) >= 100 and max(feat) <= 450
+    feat = d.all("SELECT count(*), count(DISTINCT game_id) FROM nba_predictions.ml_feature_store_v2 GROUP BY game_date")
+    assert max(c for c, _ in feat) <= 450
+    # a row per player expected to play: the 26 rostered players of each game but the ~5% out that day
+    assert all(0.85 * 26 * games <= c <= 26 * games for c, games in feat)
+    assert 0.93 <= sum(c for c, _ in feat) / sum(26 * games for _, games in feat) <= 0.97
     active = d.all(
         "SELECT count(*) FROM nba_predictions.player_prop_predictions WHERE is_active GROUP BY game_date, system_id"
     )

@@ -160,3 +160,41 @@ def test_days_without_games_are_skipped_with_their_reason(
     assert all("not the day after a game day" in results[n]["message"] for n in after_game_day)
     assert all("nothing to judge" in results[n]["message"] for n in nothing_to_judge)
     assert {outcomes[n] for n in ("phase1_scrapers", "phase3_duplicates", "bb_candidates_today")} == {"passed"}
+
+
+def test_feature_store_volume_is_pending_then_counts_the_day_and_fails_only_without_rows(
+    seeded: Callable[[str], Path],
+    make_config: Callable[..., Any],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """The game day's feature rows: pending before 08:00, counted after, failed only when there are none."""
+    import shutil
+
+    day = GameDay()
+
+    def run(warehouse: Path, now: dt.datetime) -> dict[str, Any]:
+        config = make_config(
+            warehouse, extra='[alerting]\nslack = "off"\n[canaries]\npacks = ["nba.feature_store_volume"]\n'
+        )
+        _, out = cli(capsys, "run", "feature_store_volume", "--json", "--no-docs", "--config", str(config.source),
+                     "--as-of", AS_OF.isoformat(), "--now", now.isoformat())  # fmt: skip
+        return dict(json.loads(out[out.index("{") :])["checkpoints"][0])
+
+    healthy = seeded("healthy")
+    early = run(healthy, day.at(7, 59))
+    assert early["outcome"] == "skipped" and early["pending"] and early["message"].startswith("pending: due by 08:00")
+    evening = run(healthy, NOW)
+    assert evening["outcome"] == "passed", evening["message"]
+    assert evening["metrics"]["games"] == evening["metrics"]["games_with_features"] == 10
+    assert 0.85 * 260 <= evening["metrics"]["feature_rows"] <= 260  # 26 rostered players a game, minus those out
+    thin = run(seeded("features-thin"), NOW)
+    assert thin["outcome"] == "passed" and thin["metrics"]["feature_rows"] < 0.65 * evening["metrics"]["feature_rows"]
+    outage = tmp_path / "outage.duckdb"
+    shutil.copy(healthy, outage)
+    day.edit(outage, f"DELETE FROM nba_predictions.ml_feature_store_v2 WHERE game_date = DATE '{AS_OF}'")
+    failed = run(outage, NOW)
+    assert failed["outcome"] == "failed" and failed["metrics"]["feature_rows"] == 0, failed["message"]
+    written = evidence(failed, "last_written_dates")
+    assert written and written[0]["game_date"] == (AS_OF - dt.timedelta(days=1)).isoformat()
+    assert {r["processor_name"] for r in evidence(failed, "phase4_completions")} >= {"ml_feature_store"}
