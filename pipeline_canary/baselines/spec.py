@@ -61,10 +61,11 @@ class Baseline(Section):
         return f"{metric}_per_{self.per}" if self.per else metric
 
     def describe(self) -> str:
+        """``learned over 28 days, 3 MADs, drops only``."""
         spread = "MADs" if self.method == "mad" else "standard deviations"
         side = {"both": "", "down": ", drops only", "up": ", rises only"}[self.direction]
         season = ", same weekday" if self.seasonality == "weekday" else ""
-        return f"learned over {self.training_days} days ({self.sensitivity:g} {spread}{season}{side})"
+        return f"learned over {self.training_days} days, {self.sensitivity:g} {spread}{season}{side}"
 
 
 def metric_names(baselines: Mapping[str, object]) -> None:
@@ -87,7 +88,7 @@ def baseline_checks(baselines: Iterable[tuple[str, Baseline]]) -> list[CheckSpec
             name=check_name(metric, baseline),
             metric=baseline.judged_metric(metric),
             threshold=Threshold(level=baseline.level),
-            description=f"{baseline.judged_metric(metric)} stays within its band, {baseline.describe()}",
+            description=baseline.describe(),
             baseline=baseline,
         )
         for metric, baseline in baselines

@@ -193,7 +193,7 @@ def _baseline_result(
     result = _check_result(spec, observed, verdict)
     if result.outcome is Outcome.ERRORED:
         return replace(result, baseline=base["baseline"])
-    learned = f"learned from {band.points} days, {band.method} around {band.center:g}"
+    learned = f"learned from {band.points} days, {band.method} around {band.center:.4g}"
     if result.outcome is Outcome.PASSED:
         message = f"{spec.metric} = {observed:g} (expected {band.describe()}, {learned})"
     else:

@@ -38,6 +38,26 @@ path = "state.sqlite"
 
 [canaries]
 packs = ["nba"]                    # the pipeline's own checks (README: The NBA pack)
+{baselines}"""
+
+# Learned baselines for the metrics where this pipeline's outages hide under fixed thresholds (the
+# demo's baseline scenarios, pipeline_canary/demo/caught.py CAUGHT_BY_BASELINE); README: Learned baselines.
+BASELINES = """
+# Learned baselines (README: Learned baselines): a metric's normal range, from its own history.
+[checkpoints.prediction_gap.baseline.active_predictions]
+direction = "down"                 # a drop that is not to zero (every game still covered)
+
+[checkpoints.prediction_gap.baseline.models]
+direction = "down"                 # one model stops while the others go on
+min_change = 0.5                   # a count that never moved: one model less is a change
+
+[checkpoints.feature_contamination.baseline.required_default_pct]
+direction = "up"                   # a creep under the 5% warning line
+min_change = 0.5                   # percentage points
+
+[checkpoints.feature_store_volume.baseline.feature_rows]
+per = "games"                      # per scheduled game: a four-game night is not an anomaly
+direction = "down"
 """
 
 
@@ -160,7 +180,7 @@ def _config_file(directory: str | None, config_path: str | None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     path = root / "canary.toml"
     if not path.exists():
-        path.write_text(CONFIG_TEMPLATE.format(config=path, timezone=TIMEZONE), encoding="utf-8")
+        path.write_text(CONFIG_TEMPLATE.format(config=path, timezone=TIMEZONE, baselines=BASELINES), encoding="utf-8")
     return path
 
 
