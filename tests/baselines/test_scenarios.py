@@ -45,7 +45,10 @@ def test_each_baseline_scenario_is_caught_by_its_baseline_and_no_fixed_threshold
     run = run_checkpoints(config, names, now=NOW)
     for cp in run.checkpoints:
         flagged = {c.name for c in cp.checks if c.outcome in (Outcome.FAILED, Outcome.WARNED)}
-        assert flagged == expected[cp.name], {c.name: c.message for c in cp.checks}
+        # its baseline flags it and no fixed check does; another baseline may too (one model of eight
+        # stopping is also an eighth fewer predictions: inside the band here, outside on other data)
+        fixed = {c.name for c in cp.checks if c.baseline is None and c.name in flagged}
+        assert expected[cp.name] <= flagged and not fixed, {c.name: c.message for c in cp.checks}
         for check in cp.checks:
             if check.name in expected[cp.name]:
                 assert check.baseline is not None and "expected " in check.message and "observed " in check.message
