@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_canary.backtest import schedule
+from pipeline_canary.backtest import run_backtest, schedule
 from pipeline_canary.backtest.changes import change_points
 from pipeline_canary.canaries import CheckContext, Observation, registry
+from pipeline_canary.canaries.prediction_gap import PredictionGap
+from pipeline_canary.checkpoints.runner import run_checkpoints
 from pipeline_canary.config import CanaryConfig
 from pipeline_canary.game_calendar import RunCalendar
 from pipeline_canary.warehouse import Warehouse, connect_pipeline
@@ -84,3 +86,69 @@ def test_a_day_without_predictions_has_one_totals_row_per_clock(
         assert series[NOW].metrics["gap_detected"] == 1 and series[NOW].metrics["inactive_predictions"] == 0
     finally:
         warehouse.close()
+
+
+@pytest.mark.parametrize("scenario", ["healthy", "prediction-gap"])
+def test_validated_series_observations_give_the_results_of_runs(
+    scenario: str, seeded: Callable[[str], Path], make_config: Callable[..., CanaryConfig]
+) -> None:
+    config = make_config(seeded(scenario))
+    warehouse = connect_pipeline(config)
+    try:
+        calendar = RunCalendar()
+        steps = schedule(AS_OF, AS_OF, STEP, config.pipeline.timezone, until=NOW)
+        points = change_points(config, warehouse, registry.get(NAME), AS_OF, steps[0], NOW, calendar)
+        clocks = sorted({steps[0], *(points or ())})  # each distinct observation of the day (GX validates each)
+        ctx = CheckContext(
+            warehouse=warehouse, pipeline=config.pipeline, as_of=AS_OF, now=clocks[0], calendar_source=calendar
+        )
+        series = registry.get(NAME).observe_series(ctx, config.settings_for(NAME), clocks)
+        assert series is not None
+        outcomes = set()
+        for clock in clocks:
+            ran = run_checkpoints(config, [NAME], now=clock, warehouse=warehouse, build_docs=False)
+            given = run_checkpoints(
+                config, [NAME], now=clock, warehouse=warehouse, build_docs=False, observed={NAME: series[clock]}
+            )
+            [r], [g] = ran.checkpoints, given.checkpoints
+            assert (g.outcome, g.message, g.metrics, g.evidence) == (r.outcome, r.message, r.metrics, r.evidence)
+            assert [(c.name, c.outcome, c.observed, c.message) for c in g.checks] == [
+                (c.name, c.outcome, c.observed, c.message) for c in r.checks
+            ]
+            assert g.bytes_processed is None  # its SQL ran set-wise, before the run
+            outcomes.add(r.outcome.value)
+    finally:
+        warehouse.close()
+    assert len(outcomes) >= 2, outcomes  # pending (skipped) and judged
+
+
+@pytest.mark.parametrize("scenario", ["healthy", "incident"])
+def test_a_backtest_with_series_finds_what_it_finds_running_each_step(
+    scenario: str,
+    seeded: Callable[[str], Path],
+    make_config: Callable[..., CanaryConfig],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = make_config(seeded(scenario))
+    start = AS_OF - dt.timedelta(days=1)
+    with_series = run_backtest(config, start, AS_OF, until=NOW)
+    monkeypatch.setattr(PredictionGap, "observe_series", lambda self, ctx, settings, clocks: None)
+    without = run_backtest(config, start, AS_OF, until=NOW)
+    assert with_series.series_observations > 0 and without.series_observations == 0
+    assert with_series.evaluations == without.evaluations
+
+    def seen(result: object) -> list[tuple[object, ...]]:
+        return [
+            (
+                i.checkpoint,
+                i.check,
+                i.opened_at,
+                i.resolved_at,
+                i.last_value,
+                [(m.at, m.kind, m.text) for m in i.messages],
+            )
+            for i in result.incidents  # type: ignore[attr-defined]
+        ]
+
+    assert seen(with_series) == seen(without)
+    assert with_series.failing_steps == without.failing_steps and with_series.days == without.days
