@@ -19,7 +19,11 @@ the one a run would have produced; only informative metrics that are not checked
 oldest staging table) may show the value of the step that computed them. Canaries without known
 change points (canary files, packs) run at every step. And GX validates each distinct verdict input
 once (:mod:`.memo`: the verdict is a function of the suite and the checked metric values).
-``carry=False`` runs and validates everything at every step.
+A canary that can observe a series of clocks at once
+(:meth:`~pipeline_canary.canaries.Canary.observe_series`: prediction_gap) is asked at the first
+step of each game day for its observations at the day's steps where it will run; those steps
+validate them (``run_checkpoints(observed=...)``) instead of running its SQL. ``carry=False`` runs
+and validates everything at every step.
 
 Learned baselines (:mod:`pipeline_canary.baselines`) learn from the sandbox's history: the live
 history of the days before ``start`` (copied, read only), then every step the backtest runs. A
