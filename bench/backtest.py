@@ -48,7 +48,8 @@ def _backtest(config: CanaryConfig, days: int, every: dt.timedelta, carry: bool)
     started = time.perf_counter()
     result = run_backtest(config, AS_OF - dt.timedelta(days=days - 1), AS_OF, every=every, until=NOW, carry=carry)
     validated = result.evaluations if result.gx_validations is None else result.gx_validations
-    evaluations = f"{result.evaluations} canary evaluations ({validated} GX validations)"
+    series = getattr(result, "series_observations", 0)
+    evaluations = f"{result.evaluations} canary evaluations ({series} observed set-wise, {validated} GX validations)"
     return time.perf_counter() - started, result.steps, evaluations, len(result.incidents)
 
 

@@ -19,7 +19,11 @@ the one a run would have produced; only informative metrics that are not checked
 oldest staging table) may show the value of the step that computed them. Canaries without known
 change points (canary files, packs) run at every step. And GX validates each distinct verdict input
 once (:mod:`.memo`: the verdict is a function of the suite and the checked metric values).
-``carry=False`` runs and validates everything at every step.
+A canary that can observe a series of clocks at once
+(:meth:`~pipeline_canary.canaries.Canary.observe_series`: prediction_gap) is asked at the first
+step of each game day for its observations at the day's steps where it will run; those steps
+validate them (``run_checkpoints(observed=...)``) instead of running its SQL. ``carry=False`` runs
+and validates everything at every step.
 
 Learned baselines (:mod:`pipeline_canary.baselines`) learn from the sandbox's history: the live
 history of the days before ``start`` (copied, read only), then every step the backtest runs. A
@@ -30,6 +34,7 @@ canary with a baseline runs at every step, since its band depends on the time of
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import tempfile
 import time
@@ -45,6 +50,7 @@ from pipeline_canary.backtest.sandbox import Message, Opened, Sandbox, sandbox_c
 from pipeline_canary.errors import InputError
 
 if TYPE_CHECKING:
+    from pipeline_canary.canaries import Observation
     from pipeline_canary.config import CanaryConfig
     from pipeline_canary.results import CheckpointResult
 
@@ -85,6 +91,7 @@ class Backtest:
     checkpoints: list[str]
     steps: int = 0
     evaluations: int = 0  # canary runs actually made (steps x checkpoints without carrying forward)
+    series_observations: int = 0  # of them: observed set-wise, a game day's steps at once (no SQL of their own)
     gx_validations: int | None = None  # GX runs made (None: every evaluation validated, carry=False)
     duration_s: float = 0.0
     incidents: list[Opened] = field(default_factory=list)
@@ -225,12 +232,14 @@ def _replay(
     memo = ValidationMemo() if carry else None
     last: dict[str, CheckpointResult] = {}
     points: dict[str, list[dt.datetime] | None] = {}
+    series: dict[str, dict[dt.datetime, Observation]] = {}
     day: dt.date | None = None
     previous: dt.datetime | None = None
     calendar = RunCalendar()
     evaluations = 0
+    as_ofs = [resolve_clock(config.pipeline.timezone, None, now).as_of for now in steps]
     for index, now in enumerate(steps):
-        as_of = resolve_clock(config.pipeline.timezone, None, now).as_of
+        as_of = as_ofs[index]
         if as_of != day or previous is None:
             day, due = as_of, [c.name for c in canaries]
             calendar = RunCalendar()  # the game day's calendar (it depends on as_of only), shared by its runs
@@ -239,17 +248,29 @@ def _replay(
                 c.name: change_points(config, warehouse, c, as_of, now, horizon, calendar) if carry else None
                 for c in canaries
             }
+            series = {}
+            if carry:
+                end = index
+                while end < len(steps) and as_ofs[end] == as_of:
+                    end += 1
+                day_steps = steps[index:end]
+                for canary in canaries:
+                    runs = [
+                        now,
+                        *(t for s, t in itertools.pairwise(day_steps) if _runs(canary.name, points, baselined, s, t)),
+                    ]
+                    found = _series(config, warehouse, canary, as_of, runs, calendar)
+                    if found is not None:
+                        series[canary.name] = found
         else:
             since = previous
-            due = [
-                c.name
-                for c in canaries
-                if c.name in baselined or points[c.name] is None or any(since < p <= now for p in points[c.name] or ())
-            ]
+            due = [c.name for c in canaries if _runs(c.name, points, baselined, since, now)]
         if due:
+            observed = {name: series[name][now] for name in due if now in series.get(name, {})}
+            out.series_observations += len(observed)
             result = run_checkpoints(
                 config, due, now=now, warehouse=warehouse, build_docs=False, validator=memo,
-                calendar=calendar if carry else None, not_normal=out.known_days,
+                calendar=calendar if carry else None, not_normal=out.known_days, observed=observed,
             )  # fmt: skip
             evaluations += len(due)
             last.update({cp.name: cp for cp in result.checkpoints})
@@ -273,3 +294,37 @@ def _replay(
             on_step(index + 1, len(steps), now)
     out.gx_validations = memo.validated if memo is not None else None
     return evaluations
+
+
+def _runs(
+    name: str,
+    points: Mapping[str, Sequence[dt.datetime] | None],
+    baselined: Collection[str],
+    since: dt.datetime,
+    now: dt.datetime,
+) -> bool:
+    """Whether a canary runs at the step ``now`` after the step ``since`` of the same game day (else: carried)."""
+    found = points[name]
+    return name in baselined or found is None or any(since < p <= now for p in found)
+
+
+def _series(
+    config: CanaryConfig, warehouse: Any, canary: Any, as_of: dt.date, clocks: Sequence[dt.datetime], calendar: Any
+) -> dict[dt.datetime, Observation] | None:
+    """The canary's observations at ``clocks`` (the steps of the game day at which it runs), set-wise.
+
+    None: the canary cannot observe a series (:meth:`~pipeline_canary.canaries.Canary.observe_series`),
+    or it failed, which is logged as a warning: the canary then runs at each of those steps, whose
+    runs report the failure as a run would.
+    """
+    from pipeline_canary.canaries import CheckContext
+
+    ctx = CheckContext(
+        warehouse=warehouse, pipeline=config.pipeline, as_of=as_of, now=clocks[0], calendar_source=calendar
+    )
+    try:
+        return canary.observe_series(ctx, config.settings_for(canary.name), clocks)
+    except Exception as exc:
+        log.warning("%s on %s: observing the day's %d steps set-wise failed (%s); it runs at each of them",
+                    canary.name, as_of, len(clocks), exc)  # fmt: skip
+        return None

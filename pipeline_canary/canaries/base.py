@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -196,11 +196,29 @@ class Canary(ABC):
 
     def observe(self, ctx: CheckContext, settings: Any) -> Observation:
         """The calendar's rules first (out of them: skipped with the reason), then :meth:`collect`."""
+        skipped = self.calendar_skip(ctx)
+        return skipped if skipped is not None else self.collect(ctx, settings)
+
+    def calendar_skip(self, ctx: CheckContext) -> Observation | None:
+        """The skip the calendar's rules give on ``ctx.as_of`` (they depend on the date only); None: it runs."""
         if tuple(self.run_on) != ("always",) or self.skip_on:
             reason = ctx.calendar().skip_reason(self.run_on, self.skip_on)
             if reason is not None:
                 return Observation(metrics={}, skip_reason=reason)
-        return self.collect(ctx, settings)
+        return None
+
+    def observe_series(
+        self, ctx: CheckContext, settings: Any, clocks: Sequence[dt.datetime]
+    ) -> dict[dt.datetime, Observation] | None:
+        """What :meth:`observe` would return at each of ``clocks`` (UTC; ``ctx.as_of``'s game day), set-wise.
+
+        An optional capability for replays (``canary backtest``): one statement over the series of
+        clocks (``UNNEST(@clocks)``) instead of the canary's statements at each one, the
+        observations built by the same code as :meth:`collect`'s, so each equals what a run at that
+        clock would observe (``ctx.now`` is not used). None: not supported, run the canary at each
+        clock. Errors are raised, never turned into observations.
+        """
+        return None
 
     def parse_settings(self, values: Mapping[str, Any]) -> Any:
         try:

@@ -19,8 +19,10 @@ sees what a live run would have seen then.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import field_validator
@@ -38,6 +40,7 @@ from pipeline_canary.canaries.base import (
     register,
 )
 from pipeline_canary.config_types import Bounded
+from pipeline_canary.errors import WarehouseError
 from pipeline_canary.findings import Finding
 from pipeline_canary.game_calendar import Game, GameType
 from pipeline_canary.results import Threshold
@@ -94,6 +97,50 @@ SELECT
   COUNT(DISTINCT IF(active_today AND first_written <= @now, system_id, NULL)) AS models,
   SUM(rows_written_later) AS rows_written_after_now
 FROM keys
+"""
+)
+
+
+# The same two statements at each clock of a series (@clocks, one game day; observe_series, for replays):
+# the keys CTE once per clock (series_now in place of @now), and one totals row per clock, also
+# for a day without predictions (the LEFT JOIN: the values TOTALS_SQL gives over no keys).
+_SERIES_KEYS_CTE = """
+keys AS (
+  SELECT series_now, game_id, player_lookup, system_id,
+         LOGICAL_OR(is_active) AS active_today,
+         MIN(created_at) AS first_written,
+         COUNTIF(created_at <= series_now) AS rows_written,
+         COUNTIF(created_at > series_now) AS rows_written_later
+  FROM {predictions} CROSS JOIN UNNEST(@clocks) AS series_now
+  WHERE game_date = @as_of
+  GROUP BY series_now, game_id, player_lookup, system_id
+)"""
+
+SERIES_GAMES_SQL = (
+    "\nWITH"
+    + _SERIES_KEYS_CTE
+    + """
+SELECT series_now, game_id, COUNT(*) AS active_predictions, COUNT(DISTINCT system_id) AS models
+FROM keys
+WHERE active_today AND first_written <= series_now
+GROUP BY series_now, game_id
+"""
+)
+
+SERIES_TOTALS_SQL = (
+    "\nWITH"
+    + _SERIES_KEYS_CTE
+    + """
+SELECT
+  clocks.clock AS series_now,
+  COUNTIF(active_today AND first_written <= clocks.clock) AS active_predictions,
+  SUM(rows_written) - COUNTIF(active_today AND first_written <= clocks.clock) AS inactive_predictions,
+  COUNT(DISTINCT IF(active_today AND first_written <= clocks.clock, player_lookup, NULL)) AS players,
+  COUNT(DISTINCT IF(active_today AND first_written <= clocks.clock, system_id, NULL)) AS models,
+  SUM(rows_written_later) AS rows_written_after_now
+FROM (SELECT clock FROM UNNEST(@clocks) AS clock) AS clocks
+LEFT JOIN keys ON keys.series_now = clocks.clock
+GROUP BY clocks.clock
 """
 )
 
@@ -194,23 +241,76 @@ class PredictionGap(Canary):
 
     def collect(self, ctx: CheckContext, settings: Any) -> Observation:
         games_q, totals_q = self.queries(ctx, settings)
+        day = self._day(ctx, settings)
+        if isinstance(day, Observation):
+            return day
+        active = {str(r["game_id"]): r for r in ctx.query(games_q.template, **games_q.params).records()}
+        return self._observation(
+            ctx, settings, day, ctx.now, active, lambda: ctx.query(totals_q.template, **totals_q.params).one()
+        )
+
+    def observe_series(
+        self, ctx: CheckContext, settings: Any, clocks: Sequence[dt.datetime]
+    ) -> dict[dt.datetime, Observation] | None:
+        """:meth:`collect` at each of ``clocks``: SERIES_GAMES_SQL and SERIES_TOTALS_SQL (once, over the
+        clocks past the day's first deadline), each clock's rows built into its observation as
+        :meth:`collect` builds them. Runs on DuckDB (a list parameter) and on BigQuery (an ARRAY<TIMESTAMP>
+        parameter; tests/bigquery/test_series.py runs it on the local server)."""
+        skipped = self.calendar_skip(ctx)
+        day = skipped or self._day(ctx, settings)
+        if isinstance(day, Observation):
+            return {clock: replace(day) for clock in clocks}
+        clocks = list(dict.fromkeys(clocks))
+        if not clocks:
+            return {}
+        active: dict[dt.datetime, dict[str, dict[str, Any]]] = {clock: {} for clock in clocks}
+        for row in ctx.query(SERIES_GAMES_SQL, as_of=ctx.as_of, clocks=clocks).records():
+            active[_clock(row, active)][str(row["game_id"])] = row
+        judged = [clock for clock in clocks if clock >= day.first_due]  # before it: pending, no totals (collect)
+        totals: dict[dt.datetime, dict[str, Any]] = {}
+        if judged:
+            for row in ctx.query(SERIES_TOTALS_SQL, as_of=ctx.as_of, clocks=judged).records():
+                totals[_clock(row, judged)] = row
+            if len(totals) != len(judged):
+                raise WarehouseError(f"expected one totals row per clock, got {len(totals)} for {len(judged)} clocks")
+        return {
+            clock: self._observation(
+                ctx, settings, day, clock, active[clock], functools.partial(totals.__getitem__, clock)
+            )
+            for clock in clocks
+        }
+
+    def _day(self, ctx: CheckContext, settings: Any) -> _Day | Observation:
+        """The as-of date's scheduled games and deadlines (they do not depend on ``now``), or the skip: none."""
         types: tuple[GameType, ...] | None = None if settings.include_playoffs else NOT_PLAYOFFS
         calendar = ctx.calendar()
-        missing = calendar.tips_missing
-        note = f"per-game lead not applied: {missing}" if missing else ""
         scheduled = calendar.games_on(ctx.as_of, types)
         if not scheduled:
             return Observation(
                 metrics={}, skip_reason=f"no games scheduled on {ctx.as_of.isoformat()}: nothing to predict"
             )
-        active = {str(r["game_id"]): r for r in ctx.query(games_q.template, **games_q.params).records()}
-        games = [_game(g, active.get(g.key)) for g in sorted(scheduled, key=lambda g: (g.key, g.game_id))]
+        day_due = local_deadline(ctx.as_of, settings.due_time, ctx.pipeline.timezone)
+        return _Day(sorted(scheduled, key=lambda g: (g.key, g.game_id)), calendar.tips_missing, day_due, settings.lead)
+
+    def _observation(
+        self,
+        ctx: CheckContext,
+        settings: Any,
+        day: _Day,
+        now: dt.datetime,
+        active: Mapping[str, Mapping[str, Any]],
+        fetch_totals: Callable[[], Mapping[str, Any]],
+    ) -> Observation:
+        """The observation at ``now`` from its rows: ``active`` (GAMES_SQL's, by game) and the totals
+        (TOTALS_SQL's row, fetched only once the day's first deadline has passed)."""
+        missing = day.missing
+        note = f"per-game lead not applied: {missing}" if missing else ""
         timezone = ctx.pipeline.timezone
-        day_due = local_deadline(ctx.as_of, settings.due_time, timezone)
-        games = [with_deadline(g, day_due, settings.lead) for g in games]
+        day_due = day.day_due
+        games = [with_deadline(_game(g, active.get(g.key)), day_due, settings.lead) for g in day.scheduled]
         first = min(games, key=lambda g: (g["due_at"], g["game_key"]))
         first_due = min(day_due, first["due_at"])
-        if ctx.now < first_due:
+        if now < first_due:
             reason = f"predictions due by {describe(first_due, timezone, ctx.as_of)}"
             if first_due < day_due:
                 reason += f", {describe_lead(settings.lead)} before the first tip ({first['game_key']})"
@@ -221,10 +321,10 @@ class PredictionGap(Canary):
                 skip_reason=reason,
                 due_at=first_due,
             )
-        totals = ctx.query(totals_q.template, **totals_q.params).one()
+        totals = fetch_totals()
         total_active = int(totals["active_predictions"] or 0)
-        due = [g for g in games if g["due_at"] <= ctx.now]
-        pending = [g for g in games if g["due_at"] > ctx.now]
+        due = [g for g in games if g["due_at"] <= now]
+        pending = [g for g in games if g["due_at"] > now]
         uncovered = [g for g in due if int(g["active_predictions"]) == 0]
         duplicated = duplicate_schedule_rows(games)
         extra_rows = sum(d["duplicate_rows"] for d in duplicated)
@@ -271,7 +371,35 @@ class PredictionGap(Canary):
         )
 
 
-def _game(game: Game, active: dict[str, Any] | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Day:
+    """What a game day's observations share whatever the clock: its games (sorted) and deadlines."""
+
+    scheduled: list[Game]
+    missing: str | None  # why the per-game lead cannot be applied (no tip times), or None
+    day_due: dt.datetime
+    lead: dt.timedelta
+
+    @property
+    def first_due(self) -> dt.datetime:
+        """The day's first deadline: before it every observation is pending."""
+        return min(
+            [
+                self.day_due,
+                *(with_deadline({"tip_at": g.tip_at}, self.day_due, self.lead)["due_at"] for g in self.scheduled),
+            ]
+        )
+
+
+def _clock(row: Mapping[str, Any], clocks: Collection[dt.datetime]) -> dt.datetime:
+    """The clock of a series row (``series_now``), one of those asked for."""
+    clock = as_utc(row["series_now"])
+    if clock is None or clock not in clocks:
+        raise WarehouseError(f"a series row is for clock {row['series_now']!r}, not one of the {len(clocks)} asked for")
+    return clock
+
+
+def _game(game: Game, active: Mapping[str, Any] | None) -> dict[str, Any]:
     """A scheduled game with its active predictions, as the evidence shows it."""
     return {
         "game_key": game.key,
