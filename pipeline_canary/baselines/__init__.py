@@ -4,7 +4,7 @@
 ``METRIC_baseline`` (``METRIC_per_PER_baseline`` with ``per``) beside the canary's fixed ones. At
 each run its band is learned (:mod:`.learn`) from the checkpoint's run history (:mod:`.training`):
 one point per past game day, the value recorded nearest the same time of day, never the days being
-judged, the days of an incident of the checkpoint or the days the baseline itself flagged. The band
+judged, the days of an incident of the checkpoint or the days any of its checks failed or warned. The band
 becomes the bounds of the check's GX expectation (suite parameters), so the verdict is GX's; the
 result says "expected 520–610, observed 212". Until enough days are learned the check is skipped
 ("learning"), never passed.

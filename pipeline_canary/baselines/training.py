@@ -4,7 +4,8 @@ One point per past game day: the value the checkpoint recorded nearest the same 
 (``match_minutes``), because most metrics grow through a game day (predictions at 8 AM, 1 PM and
 4 PM) and a 10 AM value must be compared with other days' 10 AM values. Never learned from: the
 days being judged (``detection_days``), days on which an incident of the checkpoint was open, days
-on which the baseline itself flagged the value, and days the caller knows were incidents (a
+on which any check of the checkpoint failed or warned (the baseline itself, or a fixed warning line
+a slow creep crossed without opening an incident), and days the caller knows were incidents (a
 backtest's ``--known-incident``): a leaked anomaly would widen the band until it hides the next one.
 """
 
@@ -59,9 +60,8 @@ class Trainer:
         target = _minutes_into_day(as_of, now, self.zone)
         out: dict[str, Band | Learning] = {}
         for metric, baseline in wanted:
-            name = check_name(metric, baseline)
-            points = self.points(rows, metric, baseline, name, as_of, target, incident_days)
-            out[name] = learn(baseline, [p.value for p in points])
+            points = self.points(rows, metric, baseline, as_of, target, incident_days)
+            out[check_name(metric, baseline)] = learn(baseline, [p.value for p in points])
         return out
 
     def points(
@@ -69,7 +69,6 @@ class Trainer:
         rows: list[tuple[dt.date, dt.datetime, dict[str, float | None], list[dict[str, object]]]],
         metric: str,
         baseline: Baseline,
-        check: str,
         as_of: dt.date,
         target: float,
         incident_days: frozenset[dt.date],
@@ -82,7 +81,7 @@ class Trainer:
         for day, moment, metrics, checks in rows:
             if not first <= day <= last:
                 continue
-            if any(c.get("name") == check and c.get("outcome") in _FLAGGED for c in checks):
+            if any(c.get("outcome") in _FLAGGED for c in checks):  # the baseline or a fixed check
                 flagged.add(day)
             value = derived_metrics(metrics, ((metric, baseline),)).get(judged)
             if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):

@@ -13,7 +13,7 @@ from pipeline_canary.canaries import registry
 from pipeline_canary.catalogue import Catalogue
 from pipeline_canary.checkpoints.runner import run_checkpoints
 from pipeline_canary.config import CanaryConfig, load_config
-from pipeline_canary.expectations.suite import describe
+from pipeline_canary.expectations.suite import band_parameter, band_parameters, describe
 from tests.conftest import AS_OF, NOW
 
 REPO_GX = Path(__file__).resolve().parents[2] / "gx"
@@ -24,10 +24,19 @@ Stored = tuple[str, str, float | None, float | None, str, str]
 
 def expected_expectations(name: str, settings: Any, catalogue: Catalogue | None = None) -> list[Stored]:
     canary = (catalogue or registry).get(name)
-    return sorted(
-        ("expect_canary_metric_within_threshold", c.metric, c.threshold.min, c.threshold.max, c.name, describe(c))
-        for c in canary.checks(settings)
-    )
+    out = []
+    for c in canary.all_checks(settings):
+        if c.baseline is None:
+            out.append(("expect_canary_metric_within_threshold", c.metric, c.threshold.min, c.threshold.max))
+        else:  # the learned band: suite parameters each run fills in
+            low, high = ({"$PARAMETER": band_parameter(c.name, side)} for side in ("min", "max"))
+            out.append(("expect_canary_metric_within_baseline", c.metric, *_sides(c, low, high)))
+    return sorted((*row, c.name, describe(c)) for row, c in zip(out, canary.all_checks(settings), strict=True))
+
+
+def _sides(check: Any, low: Any, high: Any) -> tuple[Any, Any]:
+    sides = band_parameters(check)
+    return (low if "min" in sides else None, high if "max" in sides else None)
 
 
 def stored_expectations(path: Path) -> list[Stored]:
