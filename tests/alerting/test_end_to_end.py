@@ -86,7 +86,11 @@ def test_run_alerts_metrics_status_and_no_secrets_anywhere(
 
     secrets = [slack.token, slack.webhook_url, slack.webhook_url.split("/services/")[1]]
     logs = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
-    assert len(caplog.records) > 20
+    # the runs, the alert queue and the metrics writer all logged: the grep below reads real logs
+    loggers = {r.name for r in caplog.records}
+    assert {"pipeline_canary.checkpoints.runner", "pipeline_canary.alerting", "pipeline_canary.alerting.metrics"} <= (
+        loggers
+    )
     assert not [s for s in secrets if s in logs]
     docs = list((tmp_path / "gx").rglob("*.html"))
     assert docs, "Data Docs were built"
