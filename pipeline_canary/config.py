@@ -378,7 +378,8 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     where = str(found) if found is not None else None
     catalogue = _catalogue(data, base, where, in_file, from_env)
     try:
-        config = CanaryConfig.model_validate({**data, "source": found}, context={"catalogue": catalogue})
+        context = {"catalogue": catalogue, "checkpoints": data.get("checkpoints") or {}}
+        config = CanaryConfig.model_validate({**data, "source": found}, context=context)
     except ValidationError as exc:
         found_problems = problems(exc, CanaryConfig)
         raise ConfigError(

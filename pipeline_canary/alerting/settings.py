@@ -131,7 +131,7 @@ class AlertingConfig(Section):
                 except UnknownCheckpointError as exc:
                     raise UnknownCheckpointError(f"alerting.checkpoints.{name}: {exc}") from None
                 if override.checks:
-                    known = [c.name for c in canary.checks(canary.parse_settings({}))]
+                    known = [c.name for c in canary.all_checks(_settings(canary, info, name))]
                     for check in override.checks:
                         if check not in known:
                             raise ConfigError(
@@ -303,3 +303,13 @@ def describe_delivery(config: AlertingConfig, env: Mapping[str, str] | None = No
 
 def _slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
+
+
+def _settings(canary: Any, info: ValidationInfo, name: str) -> Any:
+    """The checkpoint's configured settings (its baselines add checks), or its defaults if they are wrong
+    (the configuration reports those itself)."""
+    values = ((info.context or {}).get("checkpoints") or {}).get(name, {})
+    try:
+        return canary.parse_settings(values if isinstance(values, dict) else {})
+    except ConfigError:
+        return canary.parse_settings({})

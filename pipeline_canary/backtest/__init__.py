@@ -128,6 +128,7 @@ class Backtest:
             "steps": self.steps,
             "evaluations": self.evaluations,
             "gx_validations": self.gx_validations,
+            "series_observations": self.series_observations,
             "duration_s": round(self.duration_s, 3),
             "overrides": self.overrides,
             "known_incident_days": [d.isoformat() for d in self.known_days],

@@ -43,6 +43,18 @@ def test_notify_is_set_per_check_then_checkpoint_then_alerting(alert_config: Cal
     assert alerting.warn_checks("prediction_gap", ["no_prediction_gap", "every_game_covered"]) == {"every_game_covered"}
 
 
+def test_a_baseline_check_takes_a_notify_setting(alert_config: Callable[..., CanaryConfig]) -> None:
+    baseline = '[checkpoints.prediction_gap.baseline.active_predictions]\ndirection = "down"\n'
+    notify = '[alerting.checkpoints.prediction_gap.checks.active_predictions_baseline]\nnotify = "warn"\n'
+    config = alert_config(extra=baseline + notify)
+    assert config.alerting.notify_for("prediction_gap", "active_predictions_baseline") == "warn"
+    with pytest.raises(ConfigError) as err:
+        alert_config(
+            extra='[alerting.checkpoints.prediction_gap.checks.active_predictions_baseline]\nnotify = "warn"\n'
+        )
+    assert "unknown check of prediction_gap" in str(err.value)  # without the baseline there is no such check
+
+
 @pytest.mark.parametrize(
     ("extra", "fragment"),
     [

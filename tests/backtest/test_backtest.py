@@ -98,6 +98,7 @@ def test_json_shape_and_set_changes_the_outcome(
     code, out, _ = cli(capsys, *args)
     report = json.loads(out)
     assert code == 1 and report["steps"] == 10 and report["checkpoints"] == ["feature_contamination"]
+    assert report["series_observations"] == 0  # feature_contamination has no set-wise path: it runs per step
     [incident] = report["incidents"]
     assert {"checkpoint", "check", "as_of", "opened_at", "resolved_at", "messages"} <= set(incident)
     assert incident["check"] == "contamination_below_fail" and incident["as_of"] == "2026-02-08"
