@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -68,6 +69,16 @@ class Threshold:
         if self.max is not None:
             return f"<= {_fmt(self.max)}"
         return "any"
+
+    def side(self, value: float | None) -> str:
+        """Where ``value`` lies against the bounds, both inclusive: "below", "within", "above" or "null"."""
+        if value is None or math.isnan(value):
+            return "null"
+        if self.min is not None and value < self.min:
+            return "below"
+        if self.max is not None and value > self.max:
+            return "above"
+        return "within"
 
     def to_dict(self) -> dict[str, Any]:
         return {"min": self.min, "max": self.max, "level": self.level}

@@ -87,3 +87,13 @@ def test_checkpoint_json_carries_the_evidence_tables() -> None:
             "truncated": False,
         }
     }
+
+
+def test_a_threshold_says_on_which_side_of_its_inclusive_bounds_a_value_lies() -> None:
+    from pipeline_canary.results import Threshold
+
+    band = Threshold(min=2, max=5)
+    assert [band.side(v) for v in (1.9, 2, 5, 5.1, None, float("nan"))] == [
+        "below", "within", "within", "above", "null", "null",
+    ]  # fmt: skip
+    assert Threshold(max=0).side(-3) == "within" and Threshold().side(1e9) == "within"

@@ -12,11 +12,10 @@ are errored, skipped or pending never reach GX anyway and are passed through.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import TYPE_CHECKING, Any
 
-from pipeline_canary.baselines import Band, derived_metrics
-from pipeline_canary.checkpoints.validate import Verdict, judged_checks, validate
+from pipeline_canary.baselines import derived_metrics
+from pipeline_canary.checkpoints.validate import Verdict, judged_checks, judged_threshold, validate
 from pipeline_canary.results import DEFAULT_EVIDENCE_ROWS, CheckpointResult, Outcome, bound_evidence, rollup
 
 if TYPE_CHECKING:
@@ -75,20 +74,10 @@ class ValidationMemo:
 def _side(spec: Any, value: Any, bands: dict[str, Any]) -> str:
     """Where ``value`` lies against the check's bounds (inclusive, as the expectation's are): GX's verdict
     on it is the same for every value on the same side."""
-    low, high = spec.threshold.min, spec.threshold.max
-    if spec.baseline is not None:
-        band = bands.get(spec.name)
-        if not isinstance(band, Band):
-            return "learning"
-        low, high = band.low, band.high
+    threshold = judged_threshold(spec, bands.get(spec.name))
+    if threshold is None:
+        return "learning"
     try:
-        number = None if value is None else float(value)
+        return threshold.side(None if value is None else float(value))
     except (TypeError, ValueError):
         return repr(value)
-    if number is None or math.isnan(number):
-        return "null"
-    if low is not None and number < low:
-        return "below"
-    if high is not None and number > high:
-        return "above"
-    return "within"

@@ -422,9 +422,7 @@ def _number(value: Any) -> float | int | bool | None:
 
 
 def _within(threshold: Threshold, value: Any) -> bool:
-    if value is None or (isinstance(value, float) and value != value):
-        return False
-    return (threshold.min is None or value >= threshold.min) and (threshold.max is None or value <= threshold.max)
+    return threshold.side(None if value is None else float(value)) == "within"
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:

@@ -140,6 +140,16 @@ def _check_result(spec: Any, observed: float | None, verdict: Verdict | None) ->
     )
 
 
+def judged_threshold(spec: Any, band: Band | Learning | None) -> Threshold | None:
+    """The bounds a check is judged against: its own, or the band its baseline learned (None while learning)."""
+    if spec.baseline is None:
+        threshold: Threshold = spec.threshold
+        return threshold
+    if not isinstance(band, Band):
+        return None
+    return Threshold(min=band.low, max=band.high, level=spec.threshold.level)
+
+
 def band_values(specs: list[Any], bands: dict[str, Band | Learning]) -> dict[str, float | None]:
     """The suite parameters of the baseline checks: each learned side, or None (no bound) while learning."""
     from pipeline_canary.expectations.suite import band_parameter, band_parameters
@@ -148,9 +158,9 @@ def band_values(specs: list[Any], bands: dict[str, Band | Learning]) -> dict[str
     for spec in specs:
         if spec.baseline is None:
             continue
-        band = bands.get(spec.name)
+        learned = judged_threshold(spec, bands.get(spec.name))
         for side in band_parameters(spec):
-            bound = (band.low if side == "min" else band.high) if isinstance(band, Band) else None
+            bound = (learned.min if side == "min" else learned.max) if learned is not None else None
             values[band_parameter(spec.name, side)] = bound
     return values
 
@@ -160,9 +170,9 @@ def _baseline_result(
 ) -> CheckResult:
     """A baseline check: skipped while learning or with nothing to compare, else GX's verdict on the band."""
     observed = metrics.get(spec.metric)
-    if isinstance(band, Band):
-        threshold = Threshold(min=band.low, max=band.high, level=spec.threshold.level)
-        spec = replace(spec, threshold=threshold)
+    learned = judged_threshold(spec, band)
+    if learned is not None:
+        spec = replace(spec, threshold=learned)
     base = {
         "name": spec.name,
         "observed": observed,
@@ -193,11 +203,11 @@ def _baseline_result(
     result = _check_result(spec, observed, verdict)
     if result.outcome is Outcome.ERRORED:
         return replace(result, baseline=base["baseline"])
-    learned = f"learned from {band.points} days, {band.method} around {band.center:.4g}"
+    how = f"learned from {band.points} days, {band.method} around {band.center:.4g}"
     if result.outcome is Outcome.PASSED:
-        message = f"{spec.metric} = {observed:g} (expected {band.describe()}, {learned})"
+        message = f"{spec.metric} = {observed:g} (expected {band.describe()}, {how})"
     else:
-        message = f"{spec.metric}: expected {band.describe()}, observed {observed:g} ({learned})"
+        message = f"{spec.metric}: expected {band.describe()}, observed {observed:g} ({how})"
     return replace(result, message=message, baseline=base["baseline"])
 
 
