@@ -312,18 +312,11 @@ class CanaryConfig(BaseModel):
 
     def _check_baselines(self, name: str, settings: Any) -> None:
         """A baseline learns only from history the state store still keeps."""
-        kept = self.state.retention_days
-        for metric, baseline in getattr(settings, "baselines", ()):
-            span = baseline.training_days + baseline.detection_days
-            if span > kept:
-                from pipeline_canary.config_messages import Problem, SettingsError
+        from pipeline_canary.baselines.spec import retention_problems
 
-                text = (
-                    f"training_days + detection_days ({span}) exceeds state.retention_days ({kept}), so the "
-                    f"history it learns from is deleted first: lower training_days to at most "
-                    f"{kept - baseline.detection_days} or raise state.retention_days"
-                )
-                raise SettingsError([Problem(f"checkpoints.{name}.baseline.{metric}.training_days", text)])
+        found = retention_problems(name, getattr(settings, "baselines", ()), self.state.retention_days)
+        if found:
+            raise SettingsError(found)
 
     def settings_for(self, name: str) -> Any:
         return self.catalogue.get(name).parse_settings(self.checkpoints.get(name, {}))

@@ -13,6 +13,7 @@ from pipeline_canary.results import Threshold
 
 if TYPE_CHECKING:
     from pipeline_canary.canaries.base import CheckSpec
+    from pipeline_canary.config_messages import Problem
 
 Method = Literal["mad", "zscore"]
 Seasonality = Literal["none", "weekday"]
@@ -66,6 +67,23 @@ class Baseline(Section):
         side = {"both": "", "down": ", drops only", "up": ", rises only"}[self.direction]
         season = ", same weekday" if self.seasonality == "weekday" else ""
         return f"learned over {self.training_days} days, {self.sensitivity:g} {spread}{season}{side}"
+
+
+def retention_problems(checkpoint: str, baselines: Iterable[tuple[str, Baseline]], kept_days: int) -> list[Problem]:
+    """The baselines of ``checkpoint`` that would learn from more days than the state store keeps."""
+    from pipeline_canary.config_messages import Problem
+
+    found = []
+    for metric, baseline in baselines:
+        span = baseline.training_days + baseline.detection_days
+        if span > kept_days:
+            text = (
+                f"training_days + detection_days ({span}) exceeds state.retention_days ({kept_days}), so the "
+                f"history it learns from is deleted first: lower training_days to at most "
+                f"{kept_days - baseline.detection_days} or raise state.retention_days"
+            )
+            found.append(Problem(f"checkpoints.{checkpoint}.baseline.{metric}.training_days", text))
+    return found
 
 
 def metric_names(baselines: Mapping[str, object]) -> None:
