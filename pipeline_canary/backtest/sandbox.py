@@ -22,7 +22,7 @@ from pipeline_canary.alerting import advance, blocks
 from pipeline_canary.alerting.incidents import Incident, Policy
 from pipeline_canary.results import Outcome
 from pipeline_canary.state.history import record_run
-from pipeline_canary.state.sqlite import SQLiteState
+from pipeline_canary.state.sqlite import SQLiteState, has_table
 
 if TYPE_CHECKING:
     from pipeline_canary.config import CanaryConfig
@@ -99,8 +99,7 @@ class Sandbox:
         source = sqlite3.connect(f"file:{live}?mode=ro", uri=True)
         try:
             source.row_factory = sqlite3.Row
-            found = source.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'checkpoint_results'")
-            if found.fetchone() is None:
+            if not has_table(source, "checkpoint_results"):
                 return 0
             rows = source.execute(
                 f"SELECT * FROM checkpoint_results WHERE checkpoint IN ({marks}) AND as_of < ?",

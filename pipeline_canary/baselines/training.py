@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from pipeline_canary.baselines.learn import Band, Learning, learn
 from pipeline_canary.baselines.spec import Baseline, check_name, derived_metrics
+from pipeline_canary.state.sqlite import has_table
 
 if TYPE_CHECKING:
     from pipeline_canary.state.sqlite import SQLiteState
@@ -112,8 +113,7 @@ class Trainer:
     def _incident_days(self, checkpoint: str, oldest: dt.date, as_of: dt.date) -> frozenset[dt.date]:
         """The game days an incident of ``checkpoint`` covered: its game date, or the days it was open."""
         conn = self.state.read()
-        known = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alert_incidents'")
-        if known.fetchone() is None:
+        if not has_table(conn, "alert_incidents"):
             return frozenset()
         days: set[dt.date] = set()
         rows = conn.execute(

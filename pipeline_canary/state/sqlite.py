@@ -97,6 +97,12 @@ class SQLiteState:
             self._local.conn = None
 
 
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    """Whether the database behind ``conn`` has the table ``name`` (a store written by an older version may not)."""
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+    return found.fetchone() is not None
+
+
 _OPEN: dict[str, SQLiteState] = {}
 
 
